@@ -1,0 +1,167 @@
+"""Argument checking shared by the functional API and the transform classes.
+
+Every error names the argument, what arrived and what is allowed, so that a
+bad call fails here with a readable message instead of deep inside NumPy or
+numba.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+IMAGE_DTYPES = (np.uint8, np.float32)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_image(image, name: str = "image") -> np.ndarray:
+    """Return ``image`` as a 3-D ``(H, W, C)`` array ready for a kernel.
+
+    The result is C-contiguous; it is the caller's array itself when that is
+    already contiguous (kernels never write to their input), otherwise a copy.
+    2-D images become ``(H, W, 1)`` views. Raises ``TypeError`` for anything
+    that is not a uint8 or float32 array and ``ValueError`` for bad shapes.
+    """
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray of dtype uint8 or float32, "
+                        f"got {type(image).__name__}")
+    if image.dtype not in IMAGE_DTYPES:
+        hint = ""
+        if image.dtype.kind == "f":
+            hint = f"; convert with {name}.astype(np.float32)"
+        elif image.dtype.kind in "iub":
+            hint = f"; convert with {name}.astype(np.uint8) if its values lie in 0..255"
+        raise TypeError(f"{name} must have dtype uint8 or float32, got {image.dtype}{hint}")
+    if image.ndim not in (2, 3):
+        raise ValueError(f"{name} must have shape (H, W) or (H, W, C), got shape {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0 or (image.ndim == 3 and image.shape[2] == 0):
+        raise ValueError(f"{name} must not be empty, got shape {image.shape}")
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if not image.flags.c_contiguous or not image.flags.writeable:
+        # Read-only arrays are copied too: numba compiles a separate
+        # specialisation for them, and one copy is cheaper than a compile.
+        image = np.array(image, order="C", copy=True)
+    return image
+
+
+def check_mask(mask, image_hw, name: str = "mask") -> np.ndarray:
+    """Validate a mask: ``(H, W)`` or ``(H, W, K)``, integer or bool, same H, W as the image."""
+    if not isinstance(mask, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(mask).__name__}")
+    if mask.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must have an integer, bool or float dtype, got {mask.dtype}")
+    if mask.ndim not in (2, 3):
+        raise ValueError(f"{name} must have shape (H, W) or (H, W, K), got shape {mask.shape}")
+    if image_hw is not None and tuple(mask.shape[:2]) != tuple(image_hw):
+        raise ValueError(f"{name} must have the image's height and width {tuple(image_hw)}, "
+                         f"got shape {mask.shape}")
+    return mask
+
+
+def check_p(p, owner: str) -> float:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not (0.0 <= float(p) <= 1.0):
+        raise ValueError(f"{owner}: p must be a probability in [0, 1], got {_short(p)}")
+    return float(p)
+
+
+def check_int(value, owner: str, name: str, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise ValueError(f"{owner}: {name} must be an integer, got {_short(value)}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value}")
+    return value
+
+
+def check_range(value, owner: str, name: str, *, symmetric: bool = False,
+                low: float | None = None, high: float | None = None,
+                low_open: bool = False, integer: bool = False) -> tuple:
+    """Parse a ``(min, max)`` pair; a single number ``v`` means ``(-v, v)`` when ``symmetric``.
+
+    ``low``/``high`` bound the allowed values (``low_open`` excludes ``low``
+    itself). Returns a tuple of two floats (or ints with ``integer=True``).
+    """
+    allowed = "a (min, max) pair with min <= max"
+    if symmetric:
+        allowed += " or a single number v meaning (-v, v)"
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        if not symmetric:
+            raise ValueError(f"{owner}: {name} must be {allowed}, got {_short(value)}")
+        v = float(value)
+        if v < 0:
+            raise ValueError(f"{owner}: {name} as a single number must be >= 0 (it means (-v, v)), got {v}")
+        pair = (-v, v)
+    else:
+        try:
+            items = list(value)
+        except TypeError:
+            raise ValueError(f"{owner}: {name} must be {allowed}, got {_short(value)}") from None
+        if len(items) != 2 or not all(isinstance(x, numbers.Real) and not isinstance(x, bool) for x in items):
+            raise ValueError(f"{owner}: {name} must be {allowed}, got {_short(value)}")
+        pair = (float(items[0]), float(items[1]))
+    if not all(np.isfinite(pair)):
+        raise ValueError(f"{owner}: {name} must be finite, got {pair}")
+    if pair[0] > pair[1]:
+        raise ValueError(f"{owner}: {name} must be {allowed}, got {pair} (min > max)")
+    bounds = []
+    if low is not None:
+        bounds.append(f"{'>' if low_open else '>='} {low:g}")
+        if pair[0] < low or (low_open and pair[0] == low):
+            raise ValueError(f"{owner}: {name} values must be {bounds[-1]}, got {pair}")
+    if high is not None and pair[1] > high:
+        raise ValueError(f"{owner}: {name} values must be <= {high:g}, got {pair}")
+    if integer:
+        if not all(float(x).is_integer() for x in pair):
+            raise ValueError(f"{owner}: {name} must hold whole numbers, got {pair}")
+        pair = (int(pair[0]), int(pair[1]))
+    return pair
+
+
+def check_fill(fill, owner: str, name: str = "fill", allow_random: bool = False):
+    """Validate a fill: a number, a per-channel sequence, or ``"random"`` where allowed.
+
+    Returns a float, a tuple of floats or the string ``"random"``. The check
+    against the image's channel count and dtype happens at call time in
+    :func:`fill_vector`.
+    """
+    allowed = "a number or a per-channel sequence of numbers"
+    if allow_random:
+        allowed += ' or "random"'
+    if isinstance(fill, str):
+        if allow_random and fill == "random":
+            return fill
+        raise ValueError(f"{owner}: {name} must be {allowed}, got {_short(fill)}")
+    if isinstance(fill, numbers.Real) and not isinstance(fill, bool):
+        if not np.isfinite(fill):
+            raise ValueError(f"{owner}: {name} must be finite, got {fill}")
+        return float(fill)
+    try:
+        items = tuple(fill)
+    except TypeError:
+        raise ValueError(f"{owner}: {name} must be {allowed}, got {_short(fill)}") from None
+    if not items or not all(isinstance(x, numbers.Real) and not isinstance(x, bool) and np.isfinite(x)
+                            for x in items):
+        raise ValueError(f"{owner}: {name} must be {allowed}, got {_short(fill)}")
+    return tuple(float(x) for x in items)
+
+
+def fill_vector(fill, channels: int, dtype, owner: str, name: str = "fill") -> np.ndarray:
+    """Turn a validated fill into a ``(C,)`` array of the image's dtype."""
+    values = np.full(channels, fill, dtype=np.float64) if isinstance(fill, float) else np.asarray(fill, np.float64)
+    if values.shape != (channels,):
+        raise ValueError(f"{owner}: {name} has {values.size} values but the image has {channels} "
+                         f"channels; give one number or exactly {channels}")
+    if dtype == np.uint8:
+        if np.any(values < 0) or np.any(values > 255) or np.any(values != np.round(values)):
+            raise ValueError(f"{owner}: {name} for a uint8 image must hold whole numbers in 0..255, "
+                             f"got {tuple(values.tolist())}")
+        return values.astype(np.uint8)
+    return values.astype(dtype)

@@ -1,0 +1,239 @@
+"""The base class every transform and every composition shares.
+
+A transform holds settings (validated in ``__init__``) and draws random
+values in :meth:`Transform.sample_params`; what a sampled transform does is
+described by :meth:`Transform.ops` as primitive operations (see
+:mod:`augkit.plan`), so that a pipeline can fuse them. The call convention,
+randomness, recording, replay and batches live here, once, for all of them.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import bbox as _bbox
+from . import plan as _plan
+from ._validate import check_image, check_mask, check_p
+
+REGISTRY: dict[str, type] = {}
+
+
+def resolve_rng(rng, fallback=None):
+    """A ``numpy.random.Generator`` from ``rng``.
+
+    ``rng`` may be a Generator (used as is), an int or a sequence of ints such
+    as ``(seed, epoch, index)`` (a fresh generator seeded from exactly those
+    numbers, so the same value always gives the same draws), or ``None`` (the
+    ``fallback`` generator).
+    """
+    if rng is None:
+        return fallback
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ValueError(f"rng must be a non-negative int, a sequence of them or a Generator, got {rng}")
+        return np.random.default_rng(int(rng))
+    if isinstance(rng, (list, tuple, np.ndarray)):
+        seq = list(np.asarray(rng).ravel()) if isinstance(rng, np.ndarray) else list(rng)
+        if not seq or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0 for v in seq):
+            raise ValueError("rng must be a numpy.random.Generator, a non-negative int or a non-empty sequence "
+                             f"of non-negative ints such as (seed, epoch, index), got {rng!r}")
+        return np.random.default_rng([int(v) for v in seq])
+    raise TypeError("rng must be a numpy.random.Generator, a non-negative int or a sequence of non-negative "
+                    f"ints, got {type(rng).__name__}")
+
+
+def _seed_tuple(rng):
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        return (int(rng),)
+    if isinstance(rng, (list, tuple, np.ndarray)):
+        return tuple(int(v) for v in np.asarray(rng).ravel())
+    return None
+
+
+class Transform:
+    """Base class: settings, sampling, primitive ops, and the shared call convention.
+
+    Subclasses set ``default_p``/``deterministic`` and implement
+    ``sample_params(rng, shape)``, ``ops(params, shape)`` and, when the size
+    changes, ``output_shape(params, shape)``. ``shape`` is always ``(H, W, C)``.
+    """
+
+    deterministic = False
+    bbox_format = "pascal_voc"
+    min_visibility = 0.0
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        REGISTRY[cls.__name__] = cls
+
+    def __init__(self, p=0.5):
+        self.p = check_p(p, type(self).__name__)
+        self._stream = None
+
+    # ------------------------------------------------------- per transform
+    def sample_params(self, rng, shape):
+        """Draw this transform's random values for an input of ``shape``; returns a JSON-ready dict."""
+        return {}
+
+    def ops(self, params, shape):  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    def output_shape(self, params, shape):
+        return shape
+
+    def check_params(self, params, shape):
+        """Raise ``ValueError`` when recorded ``params`` cannot be replayed on ``shape``."""
+        if not isinstance(params, dict):
+            raise ValueError(f"{type(self).__name__}: recorded params must be a dict, got {params!r}")
+
+    def get_config(self) -> dict:
+        """The constructor arguments, as plain JSON-ready values."""
+        return {} if self.deterministic else {"p": self.p}
+
+    # ------------------------------------------------------- sampling walk
+    def _sample(self, rng, shape, steps, force=False):
+        """Append ``(transform, params, shape)`` for what runs; return (record, new shape)."""
+        if not force and not self.deterministic:
+            p = self.p
+            if p < 1.0 and (p == 0.0 or rng.random() >= p):
+                return None, shape
+        params = self.sample_params(rng, shape)
+        steps.append((self, params, shape))
+        return params, self.output_shape(params, shape)
+
+    def _replay(self, record, shape, steps):
+        if record is None:
+            return shape
+        self.check_params(record, shape)
+        steps.append((self, record, shape))
+        return self.output_shape(record, shape)
+
+    # ------------------------------------------------------- deterministic application
+    def apply(self, image, params):
+        """Apply with recorded ``params`` to an image (same dtype and layout out)."""
+        img3 = check_image(image)
+        self.check_params(params, img3.shape)
+        out = _plan.run_ops(self.ops(params, img3.shape), img3, owner=type(self).__name__)
+        return out.reshape(out.shape[:2]) if image.ndim == 2 else out
+
+    def apply_to_mask(self, mask, params, image_shape):
+        """Apply the geometric part of ``params`` to a mask (nearest, ``fill_mask``)."""
+        mask = check_mask(mask, image_shape[:2])
+        return _plan.run_ops_mask(self.ops(params, tuple(image_shape)), mask, owner=type(self).__name__)
+
+    def apply_to_bboxes(self, bboxes, params, image_shape):
+        """Map pascal_voc boxes ``(M, 4 + k)`` through ``params``; clipped, empty ones dropped."""
+        boxes = _bbox.to_pascal(bboxes, "pascal_voc", image_shape[0], image_shape[1])
+        for op in self.ops(params, tuple(image_shape)):
+            if op[0] == "g":
+                boxes, _ = _bbox.map_boxes(boxes, op[1], op[2])
+        return boxes
+
+    def apply_to_keypoints(self, keypoints, params, image_shape):
+        """Map keypoints ``(M, 2 + k)`` through ``params``; those leaving the image are dropped."""
+        points = _bbox.check_keypoints(keypoints, image_shape[0], image_shape[1])
+        for op in self.ops(params, tuple(image_shape)):
+            if op[0] == "g":
+                points = _bbox.map_keypoints(points, op[1], op[2])
+        return points
+
+    # ------------------------------------------------------- calling convention
+    def _own_stream(self):
+        if self._stream is None:
+            self._stream = np.random.default_rng(getattr(self, "seed", None))
+        return self._stream
+
+    def __call__(self, *, image, mask=None, bboxes=None, keypoints=None, rng=None, record=False):
+        """Augment one image (and its mask, boxes, keypoints); returns a dict with the same keys.
+
+        ``rng`` is a Generator, an int or a sequence of ints such as ``(seed, epoch,
+        index)``; the same value always gives the same output. ``record=True``
+        adds ``"params"``, which :meth:`replay` applies again exactly.
+        """
+        img3 = check_image(image)
+        gen = resolve_rng(rng, None) if rng is not None else self._own_stream()
+        steps = []
+        rec, _ = self._sample(gen, img3.shape, steps)
+        out = self._execute(steps, image, img3, mask, bboxes, keypoints)
+        if record:
+            out["params"] = rec
+        return out
+
+    def replay(self, params, *, image, mask=None, bboxes=None, keypoints=None):
+        """Apply recorded ``params`` (from ``record=True``) again, to this or another same-size image."""
+        img3 = check_image(image)
+        steps = []
+        self._replay(params, img3.shape, steps)
+        return self._execute(steps, image, img3, mask, bboxes, keypoints)
+
+    def steps(self, params, shape):
+        """The ``(transform, params)`` pairs that ``params`` applies, in order, for an input ``shape``."""
+        shape = tuple(shape) if len(shape) == 3 else tuple(shape) + (1,)
+        steps = []
+        self._replay(params, shape, steps)
+        return [(t, p) for t, p, _ in steps]
+
+    def _execute(self, steps, image, img3, mask, bboxes, keypoints):
+        owner = type(self).__name__
+        ops = [op for t, p, s in steps for op in t.ops(p, s)]
+        if mask is not None:
+            mask = check_mask(mask, img3.shape[:2])
+        out_img = _plan.run_ops(ops, img3, owner=owner)
+        h, w = out_img.shape[:2]
+        result = {"image": out_img.reshape(h, w) if image.ndim == 2 else out_img}
+        if mask is not None:
+            result["mask"] = _plan.run_ops_mask(ops, mask, owner=owner)
+        if bboxes is not None:
+            result["bboxes"] = self._boxes(ops, bboxes, img3.shape, (h, w))
+        if keypoints is not None:
+            points = _bbox.check_keypoints(keypoints, img3.shape[0], img3.shape[1])
+            for op in ops:
+                if op[0] == "g":
+                    points = _bbox.map_keypoints(points, op[1], op[2])
+            result["keypoints"] = points
+        return result
+
+    def _boxes(self, ops, bboxes, in_shape, out_hw):
+        fmt = self.bbox_format
+        boxes = _bbox.to_pascal(bboxes, fmt, in_shape[0], in_shape[1])
+        before = _bbox.area(boxes)
+        for op in ops:
+            if op[0] == "g":
+                boxes, keep = _bbox.map_boxes(boxes, op[1], op[2])
+                before = before[keep]
+        if self.min_visibility > 0 and len(boxes):
+            keep = _bbox.area(boxes) >= self.min_visibility * before
+            boxes = boxes[keep]
+        return _bbox.from_pascal(boxes, fmt, out_hw[0], out_hw[1])
+
+    # ------------------------------------------------------- batches
+    def batch(self, images, masks=None, rng=None, record=False):
+        """Augment a stack ``(N, H, W[, C])``; every sample gets its own parameters.
+
+        Sample ``i`` equals ``self(image=images[i], rng=(*s, i))`` when ``rng`` is an
+        int or a sequence of ints ``s`` (an int counts as ``(s,)``); with a
+        Generator or ``None``, per-sample seeds are drawn from it (or from the
+        pipeline's own stream). All outputs must share one size. Returns a dict
+        with stacked ``"image"`` (and ``"mask"``, ``"params"``). The kernel runs
+        samples in parallel on ``numba.get_num_threads()`` threads (set it with
+        ``numba.set_num_threads`` or the ``NUMBA_NUM_THREADS`` variable).
+        """
+        from ._batch import run_batch
+        return run_batch(self, images, masks, rng, record)
+
+    # ------------------------------------------------------- dunder
+    def to_dict(self) -> dict:
+        """A JSON-ready description; :func:`augkit.from_dict` rebuilds the transform."""
+        return {"name": type(self).__name__, **self.get_config()}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self.to_dict() == other.to_dict()
+
+    __hash__ = object.__hash__

@@ -1,0 +1,216 @@
+"""Stateless, validated image functions with explicit parameters.
+
+These are the building blocks the transform classes use. Each takes an image
+``(H, W)`` or ``(H, W, C)`` of dtype uint8 or float32 and returns a new array
+of the same dtype and layout; the input is never modified.
+
+Examples
+--------
+>>> import numpy as np
+>>> from augkit import functional as F
+>>> img = np.arange(12, dtype=np.uint8).reshape(3, 4)
+>>> F.hflip(img)[0].tolist()
+[3, 2, 1, 0]
+>>> F.shift(img, dx=1, dy=0, fill=9)[0].tolist()
+[9, 0, 1, 2]
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import plan as _plan
+from ._validate import check_fill, check_image, check_int, check_mask
+
+__all__ = ["hflip", "vflip", "crop", "pad", "center_crop", "shift", "tint", "erase",
+           "hflip_mask", "vflip_mask", "crop_mask", "shift_mask"]
+
+
+# ------------------------------------------------------------ primitive ops
+# Each returns the list of primitive operations (see augkit.plan) that one
+# transform step amounts to, for an input of height h and width w.
+
+def hflip_ops(h, w):
+    return [("g", _plan.axis_identity(h), _plan.axis_flip(w), 0.0, 0)]
+
+
+def vflip_ops(h, w):
+    return [("g", _plan.axis_flip(h), _plan.axis_identity(w), 0.0, 0)]
+
+
+def crop_ops(h, w, x_min, y_min, x_max, y_max):
+    return [("g", _plan.axis_crop(y_min, y_max), _plan.axis_crop(x_min, x_max), 0.0, 0)]
+
+
+def pad_ops(h, w, top, bottom, left, right, fill=0.0, fill_mask=0):
+    return [("g", _plan.axis_pad(h, top, bottom), _plan.axis_pad(w, left, right), fill, fill_mask)]
+
+
+def shift_ops(h, w, dx, dy, fill=0.0, fill_mask=0):
+    return [("g", _plan.axis_shift(h, dy), _plan.axis_shift(w, dx), fill, fill_mask)]
+
+
+def center_pad(h, w, height, width):
+    """Padding ``(top, bottom, left, right)`` that brings ``(h, w)`` up to at least ``(height, width)``.
+
+    The odd extra pixel goes to the bottom/right.
+    """
+    ph, pw = max(0, height - h), max(0, width - w)
+    return ph // 2, ph - ph // 2, pw // 2, pw - pw // 2
+
+
+def tint_ops(scale, offset):
+    return [("c", np.asarray(scale, np.float64), np.asarray(offset, np.float64))]
+
+
+def erase_ops(boxes, fill=0.0, noise_seed=None, fill_mask=None):
+    return [("e", [tuple(int(v) for v in b) for b in boxes], fill, noise_seed, fill_mask)]
+
+
+# ------------------------------------------------------------ public functions
+
+def _run(image, ops, owner):
+    img3 = check_image(image)
+    out = _plan.run_ops(ops, img3, owner=owner)
+    return out.reshape(out.shape[:2]) if image.ndim == 2 else out
+
+
+def _run_mask(mask, ops, owner):
+    mask = check_mask(mask, None)
+    return _plan.run_ops_mask(ops, mask, owner=owner)
+
+
+def hflip(image):
+    """Mirror left-right: column ``x`` becomes ``W - 1 - x``."""
+    return _run(image, hflip_ops(*np.shape(image)[:2]), "hflip")
+
+
+def vflip(image):
+    """Mirror top-bottom: row ``y`` becomes ``H - 1 - y``."""
+    return _run(image, vflip_ops(*np.shape(image)[:2]), "vflip")
+
+
+def _check_crop(h, w, x_min, y_min, x_max, y_max, owner):
+    vals = [check_int(v, owner, n) for v, n in ((x_min, "x_min"), (y_min, "y_min"), (x_max, "x_max"), (y_max, "y_max"))]
+    x_min, y_min, x_max, y_max = vals
+    if not (0 <= x_min < x_max <= w and 0 <= y_min < y_max <= h):
+        raise ValueError(f"{owner}: the crop (x_min={x_min}, y_min={y_min}, x_max={x_max}, y_max={y_max}) must "
+                         f"satisfy 0 <= x_min < x_max <= {w} and 0 <= y_min < y_max <= {h} for a "
+                         f"{h}x{w} (HxW) image")
+    return vals
+
+
+def crop(image, x_min, y_min, x_max, y_max):
+    """The region ``image[y_min:y_max, x_min:x_max]`` (max exclusive) as a new contiguous array."""
+    h, w = check_image(image).shape[:2]
+    return _run(image, crop_ops(h, w, *_check_crop(h, w, x_min, y_min, x_max, y_max, "crop")), "crop")
+
+
+def _check_pads(values, owner):
+    return [check_int(v, owner, n, minimum=0) for v, n in zip(values, ("top", "bottom", "left", "right"))]
+
+
+def pad(image, top, bottom, left, right, fill=0):
+    """Pad with a constant ``fill`` (a number or a per-channel sequence)."""
+    fill = check_fill(fill, "pad")
+    h, w = check_image(image).shape[:2]
+    return _run(image, pad_ops(h, w, *_check_pads((top, bottom, left, right), "pad"), fill=fill), "pad")
+
+
+def center_crop(image, height, width, pad_if_needed=False, fill=0):
+    """The centred ``height x width`` region; pads with ``fill`` first when ``pad_if_needed``."""
+    h, w = check_image(image).shape[:2]
+    return _run(image, center_crop_ops(h, w, height, width, pad_if_needed, check_fill(fill, "center_crop"), 0,
+                                       "center_crop"), "center_crop")
+
+
+def center_crop_ops(h, w, height, width, pad_if_needed, fill, fill_mask, owner):
+    height = check_int(height, owner, "height", minimum=1)
+    width = check_int(width, owner, "width", minimum=1)
+    ops = []
+    if height > h or width > w:
+        if not pad_if_needed:
+            raise ValueError(f"{owner}: crop size {height}x{width} (HxW) is larger than the {h}x{w} image; "
+                             f"use a smaller crop or pad_if_needed=True")
+        top, bottom, left, right = center_pad(h, w, height, width)
+        ops += pad_ops(h, w, top, bottom, left, right, fill, fill_mask)
+        h, w = h + top + bottom, w + left + right
+    y0, x0 = (h - height) // 2, (w - width) // 2
+    ops += crop_ops(h, w, x0, y0, x0 + width, y0 + height)
+    return ops
+
+
+def shift(image, dx, dy, fill=0):
+    """Translate by whole pixels: positive ``dx`` moves content right, positive ``dy`` down.
+
+    The uncovered area gets ``fill``; the output keeps the input's size.
+    """
+    dx, dy = check_int(dx, "shift", "dx"), check_int(dy, "shift", "dy")
+    h, w = check_image(image).shape[:2]
+    return _run(image, shift_ops(h, w, dx, dy, check_fill(fill, "shift")), "shift")
+
+
+def tint(image, offset, scale=1.0):
+    """Per-channel affine colour change ``clip(image * scale[c] + offset[c])``.
+
+    ``offset`` and ``scale`` are numbers or per-channel sequences. uint8 results
+    are rounded half up and saturated to 0..255; float images are not clipped.
+    """
+    img3 = check_image(image)
+    channels = img3.shape[2]
+    vals = []
+    for name, v in (("offset", offset), ("scale", scale)):
+        arr = np.broadcast_to(np.asarray(v, dtype=np.float64), (channels,)) if np.ndim(v) == 0 else np.asarray(v, np.float64)
+        if arr.shape != (channels,) or not np.all(np.isfinite(arr)):
+            raise ValueError(f"tint: {name} must be a finite number or {channels} finite numbers "
+                             f"(one per channel), got {v!r}")
+        vals.append(arr)
+    return _run(image, tint_ops(vals[1], vals[0]), "tint")
+
+
+def _check_boxes(boxes, h, w, owner):
+    arr = np.asarray(boxes)
+    if arr.size == 0:
+        return []
+    if arr.ndim != 2 or arr.shape[1] != 4 or arr.dtype.kind not in "iuf" or np.any(arr != np.round(arr)):
+        raise ValueError(f"{owner}: boxes must be whole-pixel rectangles (x_min, y_min, x_max, y_max) "
+                         f"with shape (M, 4), got {boxes!r}")
+    arr = arr.astype(np.int64)
+    for i, (x0, y0, x1, y1) in enumerate(arr):
+        if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
+            raise ValueError(f"{owner}: boxes[{i}] = {arr[i].tolist()} must satisfy 0 <= x_min < x_max <= {w} "
+                             f"and 0 <= y_min < y_max <= {h}")
+    return arr.tolist()
+
+
+def erase(image, boxes, fill=0, noise_seed=None):
+    """Paint rectangles ``(x_min, y_min, x_max, y_max)`` with ``fill``.
+
+    ``fill`` is a number, a per-channel sequence or ``"random"``: uniform noise
+    in 0..255 (uint8) or [0, 1) (float) from ``numpy.random.default_rng(noise_seed)``.
+    """
+    fill = check_fill(fill, "erase", allow_random=True)
+    h, w = check_image(image).shape[:2]
+    return _run(image, erase_ops(_check_boxes(boxes, h, w, "erase"), fill, noise_seed), "erase")
+
+
+def hflip_mask(mask):
+    """:func:`hflip` for a mask of any dtype."""
+    return _run_mask(mask, hflip_ops(*mask.shape[:2]), "hflip_mask")
+
+
+def vflip_mask(mask):
+    """:func:`vflip` for a mask of any dtype."""
+    return _run_mask(mask, vflip_ops(*mask.shape[:2]), "vflip_mask")
+
+
+def crop_mask(mask, x_min, y_min, x_max, y_max):
+    """:func:`crop` for a mask of any dtype."""
+    h, w = mask.shape[:2]
+    return _run_mask(mask, crop_ops(h, w, *_check_crop(h, w, x_min, y_min, x_max, y_max, "crop_mask")), "crop_mask")
+
+
+def shift_mask(mask, dx, dy, fill_mask=0):
+    """:func:`shift` for a mask of any dtype (nearest; ``fill_mask`` where uncovered)."""
+    h, w = mask.shape[:2]
+    return _run_mask(mask, shift_ops(h, w, check_int(dx, "shift_mask", "dx"), check_int(dy, "shift_mask", "dy"),
+                                     0.0, fill_mask), "shift_mask")
