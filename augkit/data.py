@@ -1,0 +1,370 @@
+"""Datasets and a batch loader: fresh, reproducible variations every epoch.
+
+- :class:`AugmentedDataset` wraps any indexable dataset; sample ``i`` in epoch
+  ``e`` is augmented with the generator derived from ``(seed, e, i)``, so it
+  looks the same whatever the worker count, order or process, and differs
+  between epochs.
+- :class:`ImageFolder` reads ``root/<class>/<file>`` lazily with Pillow.
+- :class:`Loader` yields stacked NumPy batches, decoding and augmenting on
+  threads, identically for any number of workers.
+
+Examples
+--------
+>>> import augkit as A
+>>> from augkit.data import AugmentedDataset, ImageFolder, Loader, sample_path
+>>> faces = ImageFolder(sample_path("faces"), mode="L")
+>>> train = AugmentedDataset(faces, A.Compose([A.Shift(), A.Tint()]), seed=0)
+>>> loader = Loader(train, batch_size=32, seed=0)
+>>> images, labels = next(iter(loader.epoch(0)))
+>>> images.shape, labels.shape
+((32, 25, 25), (32,))
+"""
+from __future__ import annotations
+
+import numbers
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from .io import IMAGE_EXTENSIONS, MODES, read_image
+
+_TARGET_KEYS = ("image", "mask", "bboxes", "keypoints")
+# A third seed word no sample index reaches, so that the shuffle stream of
+# epoch e never coincides with the augmentation stream (seed, e, i) of a sample.
+_SHUFFLE_WORD = 2**62 + 0x5EED
+
+
+def _check_count(value, owner, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{owner}: {name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def sample_path(*parts) -> Path:
+    """Path of the project's sample data: ``sample_path("images", "astronaut.png")``.
+
+    Raises ``FileNotFoundError`` naming the path when the samples are not there
+    (they ship with a source checkout, not with a wheel).
+
+    Examples
+    --------
+    >>> from augkit.data import sample_path
+    >>> sample_path("images", "astronaut.png").name
+    'astronaut.png'
+    """
+    import augkit
+
+    path = Path(augkit.__file__).resolve().parent.parent / "samples"
+    path = path.joinpath(*parts)
+    if not path.exists():
+        raise FileNotFoundError(f"augkit sample data not found at {path}; the samples/ folder ships with "
+                                "the source checkout (git clone), install augkit from there with pip install -e .")
+    return path
+
+
+class AugmentedDataset:
+    """A dataset whose items are augmented afresh each epoch, reproducibly.
+
+    Parameters
+    ----------
+    dataset : object with ``__len__`` and ``__getitem__``
+        Items are an image array (or anything ``numpy.asarray`` turns into
+        one, such as a PIL image), an ``(image, label)`` pair, or a dict with
+        ``"image"`` and optional ``"mask"``, ``"bboxes"``, ``"keypoints"``
+        (augmented together) and other fields (passed through unchanged).
+    pipeline : augkit.Transform or None
+        Usually a :class:`augkit.Compose`; None passes items through (for a
+        validation set that should share the code path).
+    seed : int
+        Sample ``i`` of epoch ``e`` uses ``rng=(seed, e, i)``.
+
+    Notes
+    -----
+    Works as a PyTorch ``Dataset`` by duck typing (no torch import). With
+    PyTorch's worker processes, call :meth:`set_epoch` before each epoch as
+    with ``DistributedSampler``; the result does not depend on the workers.
+
+    Examples
+    --------
+    >>> import numpy as np, augkit as A
+    >>> from augkit.data import AugmentedDataset
+    >>> images = np.zeros((10, 8, 8, 3), np.uint8)
+    >>> ds = AugmentedDataset(images, A.Compose([A.Tint(p=1.0)]), seed=1)
+    >>> a = ds[3]; ds.set_epoch(1); b = ds[3]
+    >>> a.shape, bool((a == b).all())
+    ((8, 8, 3), False)
+    """
+
+    def __init__(self, dataset, pipeline, seed=0):
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError("AugmentedDataset: dataset must have __len__ and __getitem__, "
+                            f"got {type(dataset).__name__}")
+        if pipeline is not None and not callable(pipeline):
+            raise TypeError(f"AugmentedDataset: pipeline must be an augkit transform or None, got {pipeline!r}")
+        self.dataset = dataset
+        self.pipeline = pipeline
+        self.seed = _check_count(seed, "AugmentedDataset", "seed", 0)
+        self.epoch = 0
+
+    def set_epoch(self, epoch):
+        """Select the epoch whose variations ``__getitem__`` returns."""
+        self.epoch = _check_count(epoch, "AugmentedDataset", "epoch", 0)
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        return self.get(index, self.epoch)
+
+    def get(self, index, epoch):
+        """Item ``index`` as augmented in ``epoch`` (does not change :attr:`epoch`)."""
+        n = len(self)
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+            raise TypeError(f"AugmentedDataset: index must be an int, got {type(index).__name__}")
+        if not -n <= index < n:
+            raise IndexError(f"AugmentedDataset: index {index} out of range for {n} items")
+        index = int(index) % n
+        epoch = _check_count(epoch, "AugmentedDataset", "epoch", 0)
+        return self._augment(self.dataset[index], (self.seed, epoch, index))
+
+    def _augment(self, item, rng):
+        if self.pipeline is None:
+            return item
+        if isinstance(item, dict):
+            if "image" not in item:
+                raise ValueError(f"AugmentedDataset: dict items need an 'image' key, got keys {sorted(item)}")
+            targets = {k: item[k] for k in _TARGET_KEYS if item.get(k) is not None}
+            targets["image"] = np.asarray(targets["image"])
+            out = self.pipeline(**targets, rng=rng)
+            return {**item, **out}
+        if isinstance(item, tuple) and len(item) == 2:
+            image, label = item
+            return self.pipeline(image=np.asarray(image), rng=rng)["image"], label
+        if isinstance(item, (tuple, list)):
+            raise ValueError("AugmentedDataset: items must be an image, an (image, label) pair or a dict, "
+                             f"got a {type(item).__name__} of length {len(item)}")
+        return self.pipeline(image=np.asarray(item), rng=rng)["image"]
+
+    def __repr__(self):
+        return f"AugmentedDataset({len(self)} items, seed={self.seed}, epoch={self.epoch}, pipeline={self.pipeline!r})"
+
+
+class ImageFolder:
+    """Images stored as ``root/<class>/.../<file>``, loaded lazily with Pillow.
+
+    Parameters
+    ----------
+    root : str or Path
+    extensions : tuple of str
+        File suffixes counted as images (case-insensitive).
+    mode : {"RGB", "L", "RGBA", None}
+        Conversion applied on read (see :func:`augkit.io.read_image`); EXIF
+        orientation is always applied.
+
+    Attributes
+    ----------
+    classes : list of str
+        Sorted class folder names; the label of ``classes[k]`` is ``k``.
+    class_to_idx : dict
+    samples : list of (Path, int)
+        Every image and its label, sorted by class then path.
+    targets : list of int
+
+    Examples
+    --------
+    >>> from augkit.data import ImageFolder, sample_path
+    >>> faces = ImageFolder(sample_path("faces"), mode="L")
+    >>> faces.classes, len(faces)
+    (['face', 'not_face'], 200)
+    >>> image, label = faces[0]
+    >>> image.shape, label
+    ((25, 25), 0)
+    """
+
+    def __init__(self, root, extensions=IMAGE_EXTENSIONS, mode="RGB"):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"ImageFolder: root {str(root)!r} is not a folder")
+        if mode not in MODES:
+            raise ValueError(f"ImageFolder: mode must be one of 'RGB', 'L', 'RGBA' or None, got {mode!r}")
+        if isinstance(extensions, str) or not all(isinstance(e, str) for e in extensions):
+            raise ValueError(f"ImageFolder: extensions must be a tuple of suffixes such as ('.png',), "
+                             f"got {extensions!r}")
+        self.extensions = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in extensions)
+        self.mode = mode
+        self.classes = sorted(d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith("."))
+        if not self.classes:
+            raise ValueError(f"ImageFolder: {str(root)!r} has no class sub-folders (expected root/<class>/<image>)")
+        self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+        self.samples = []
+        for name in self.classes:
+            for path in sorted(_walk(self.root / name)):
+                if path.suffix.lower() in self.extensions:
+                    self.samples.append((path, self.class_to_idx[name]))
+        if not self.samples:
+            raise ValueError(f"ImageFolder: no files with extensions {', '.join(self.extensions)} under {str(root)!r}")
+        self.targets = [label for _, label in self.samples]
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, index):
+        path, label = self.samples[index]
+        try:
+            return read_image(path, self.mode), label
+        except Exception as exc:
+            raise OSError(f"ImageFolder: cannot read {path}: {exc}") from exc
+
+    def __repr__(self):
+        return f"ImageFolder({str(self.root)!r}, {len(self)} images, classes={self.classes}, mode={self.mode!r})"
+
+
+def _walk(folder):
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if not name.startswith("."):
+                yield Path(dirpath) / name
+
+
+def collate(items):
+    """Stack a list of items into a batch.
+
+    ``(image, label)`` pairs give ``(images, labels)``; arrays give one
+    stacked array; dicts give a dict of stacked arrays (fields whose values
+    differ in shape, such as boxes, stay lists).
+    """
+    first = items[0]
+    if isinstance(first, tuple) and len(first) == 2:
+        return _stack([x for x, _ in items], "images"), np.asarray([y for _, y in items])
+    if isinstance(first, dict):
+        out = {}
+        for key in first:
+            values = [item[key] for item in items]
+            arrays = [np.asarray(v) for v in values]
+            same = all(a.shape == arrays[0].shape for a in arrays)
+            out[key] = np.stack(arrays) if same and arrays[0].dtype != object else values
+        return out
+    return _stack(items, "images")
+
+
+def _stack(arrays, what):
+    arrays = [np.asarray(a) for a in arrays]
+    for i, a in enumerate(arrays):
+        if a.shape != arrays[0].shape:
+            raise ValueError(f"Loader: {what} in a batch must share one shape to be stacked, got {arrays[0].shape} "
+                             f"and {a.shape} (item {i} of the batch); add a RandomCrop or CenterCrop to the pipeline")
+    return np.stack(arrays)
+
+
+class Loader:
+    """Stacked NumPy batches from a dataset, decoded and augmented on threads.
+
+    Parameters
+    ----------
+    dataset : object with ``__len__`` and ``__getitem__``
+        An :class:`AugmentedDataset` (its epoch is set for you), an
+        :class:`ImageFolder`, or any indexable of arrays / pairs / dicts.
+    batch_size : int
+    shuffle : bool
+        Order of epoch ``e`` is a permutation drawn from ``(seed, e)``.
+    seed : int
+    drop_last : bool
+        Drop the last, smaller batch.
+    workers : int
+        Threads that load and augment items concurrently (0: in the calling
+        thread). Batches are identical for every value.
+    prefetch : int
+        Batches loaded ahead of the consumer when ``workers > 0``.
+
+    Notes
+    -----
+    ``loader.epoch(e)`` (or ``loader(e)``) iterates epoch ``e``; plain
+    iteration runs epochs 0, 1, 2, ... in turn, so a loader can be passed to a
+    trainer either as an iterable or as a callable ``epoch -> iterable``. A
+    consumer that stops early (``break``, an exception) shuts the threads
+    down; call ``.close()`` on the iterator to do so explicitly. Iterate one
+    epoch at a time: epochs share the dataset's ``set_epoch``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from augkit.data import Loader
+    >>> data = [(np.full((4, 4), i, np.uint8), i % 2) for i in range(10)]
+    >>> loader = Loader(data, batch_size=4, seed=0, workers=2)
+    >>> len(loader), [y.tolist() for _, y in loader.epoch(0)] == [y.tolist() for _, y in loader.epoch(0)]
+    (3, True)
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=True, seed=0, drop_last=False, workers=0, prefetch=2):
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(f"Loader: dataset must have __len__ and __getitem__, got {type(dataset).__name__}")
+        self.dataset = dataset
+        self.batch_size = _check_count(batch_size, "Loader", "batch_size", 1)
+        if not isinstance(shuffle, bool) or not isinstance(drop_last, bool):
+            raise ValueError(f"Loader: shuffle and drop_last must be True or False, got {shuffle!r}, {drop_last!r}")
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.seed = _check_count(seed, "Loader", "seed", 0)
+        self.workers = _check_count(workers, "Loader", "workers", 0)
+        self.prefetch = _check_count(prefetch, "Loader", "prefetch", 1)
+        self.next_epoch = 0
+
+    def __len__(self):
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def order(self, epoch):
+        """The sample indices of ``epoch``, in the order batches take them."""
+        n = len(self.dataset)
+        if not self.shuffle:
+            return np.arange(n)
+        return np.random.default_rng((self.seed, epoch, _SHUFFLE_WORD)).permutation(n)
+
+    def __call__(self, epoch):
+        return self.epoch(epoch)
+
+    def __iter__(self):
+        epoch = self.next_epoch
+        self.next_epoch += 1
+        return self.epoch(epoch)
+
+    def epoch(self, epoch):
+        """An iterator over the batches of ``epoch``."""
+        epoch = _check_count(epoch, "Loader", "epoch", 0)
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(epoch)
+        order = self.order(epoch)
+        stop = len(self) * self.batch_size
+        batches = [order[i:min(i + self.batch_size, stop)] for i in range(0, stop, self.batch_size)]
+        if self.workers == 0:
+            return (collate([self.dataset[int(i)] for i in idx]) for idx in batches)
+        return self._threaded(batches)
+
+    def _threaded(self, batches):
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="augkit-loader")
+        pending = deque()
+        todo = iter(batches)
+        fetch = self.dataset.__getitem__
+
+        def submit_next():
+            idx = next(todo, None)
+            if idx is not None:
+                pending.append([pool.submit(fetch, int(i)) for i in idx])
+
+        try:
+            for _ in range(self.prefetch):
+                submit_next()
+            while pending:
+                futures = pending.popleft()
+                submit_next()
+                yield collate([f.result() for f in futures])
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def __repr__(self):
+        return (f"Loader({len(self.dataset)} items, batch_size={self.batch_size}, shuffle={self.shuffle}, "
+                f"seed={self.seed}, drop_last={self.drop_last}, workers={self.workers})")

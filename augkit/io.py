@@ -1,0 +1,164 @@
+"""Reading and writing image files with Pillow, safely.
+
+:func:`read_image` decodes a file into an array augkit accepts (EXIF
+orientation applied, unusual modes converted); :func:`write_image` encodes an
+array to a file *atomically*: it writes a temporary file in the same folder
+and renames it into place, so a killed process never leaves a truncated image
+under the final name.
+
+Examples
+--------
+>>> import numpy as np, tempfile, os
+>>> from augkit.io import read_image, write_image
+>>> path = os.path.join(tempfile.mkdtemp(), "x.png")
+>>> _ = write_image(np.zeros((4, 5, 3), np.uint8), path)
+>>> read_image(path).shape
+(4, 5, 3)
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm")
+MODES = ("RGB", "L", "RGBA", None)
+TMP_SUFFIX = ".augkit-tmp"
+
+_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+_KEEP = {"1": "L", "L": "L", "LA": "LA", "RGB": "RGB", "RGBA": "RGBA", "PA": "RGBA"}
+
+
+def _natural_mode(img):
+    if img.mode == "P":
+        return "RGBA" if "transparency" in img.info else "RGB"
+    return _KEEP.get(img.mode, "RGB")
+
+
+def read_image(path, mode="RGB") -> np.ndarray:
+    """Decode an image file into a uint8 (or, for 16-bit files with ``mode=None``, float32) array.
+
+    Parameters
+    ----------
+    path : str or Path
+    mode : {"RGB", "L", "RGBA", None}
+        ``"RGB"`` gives ``(H, W, 3)``, ``"L"`` ``(H, W)``, ``"RGBA"`` ``(H, W, 4)``,
+        all uint8. Palette, CMYK, grayscale and RGBA files are converted by
+        Pillow (converting RGBA to RGB drops the alpha channel); 16-bit files
+        are scaled to 0..255. ``None`` keeps the file's own layout: grayscale
+        stays ``(H, W)``, RGBA stays RGBA, palette becomes RGB (RGBA when it
+        has transparency), CMYK becomes RGB, and 16-bit grayscale becomes
+        float32 in 0..255 units (so that no precision is lost and the
+        pipeline's fill and tint values keep their 8-bit meaning).
+
+    Returns
+    -------
+    numpy.ndarray
+        C-contiguous, writable, upright (EXIF orientation applied).
+
+    Raises
+    ------
+    ValueError
+        For a bad ``mode``.
+    OSError, PIL.UnidentifiedImageError
+        When the file cannot be read or decoded (zero bytes, truncated, not an image).
+
+    Examples
+    --------
+    >>> from augkit.io import read_image
+    >>> from augkit.data import sample_path
+    >>> read_image(sample_path("images", "astronaut.png"), mode="L").ndim
+    2
+    """
+    if mode not in MODES:
+        raise ValueError(f"read_image: mode must be one of 'RGB', 'L', 'RGBA' or None, got {mode!r}")
+    with Image.open(path) as img:
+        img.load()
+        img = ImageOps.exif_transpose(img)
+    if img.mode in _SIXTEEN_BIT:
+        scaled = np.asarray(img, dtype=np.float32) / np.float32(257.0)
+        if mode is None:
+            return np.ascontiguousarray(np.clip(scaled, 0, 255))
+        img = Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
+    target = _natural_mode(img) if mode is None else mode
+    if img.mode == "P" and target != "RGBA":
+        # Palette transparency survives only through RGBA; go there first so
+        # that a later conversion to RGB or L sees real colours.
+        img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
+    if img.mode != target:
+        img = img.convert(target)
+    return np.array(img)
+
+
+def pillow_format(ext: str) -> str:
+    """The Pillow format name for a file extension such as ``".jpg"``; ``ValueError`` if unknown."""
+    fmt = Image.registered_extensions().get(ext.lower())
+    if fmt is None:
+        raise ValueError(f"cannot write {ext!r} files: Pillow knows no encoder for that extension")
+    return fmt
+
+
+def _to_pil(array: np.ndarray, fmt: str) -> Image.Image:
+    if array.dtype == np.float32:
+        if fmt in ("PNG", "TIFF") and array.ndim == 2:
+            return Image.fromarray(np.clip(np.rint(array * 257.0), 0, 65535).astype(np.uint16))
+        array = np.clip(np.rint(array), 0, 255).astype(np.uint8)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    img = Image.fromarray(np.ascontiguousarray(array))
+    if fmt == "JPEG" and img.mode not in ("L", "RGB", "CMYK"):
+        img = img.convert("RGB")  # JPEG holds no alpha channel
+    return img
+
+
+def _atomic(path: Path, write):
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_image(array, path, quality=None) -> Path:
+    """Encode ``array`` to ``path`` atomically; the format follows the extension.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+        uint8 ``(H, W)``, ``(H, W, 1|2|3|4)``, or float32 in 0..255 units
+        (written as 16-bit for PNG/TIFF when 2-D, else rounded to uint8).
+    path : str or Path
+        The parent folder must exist.
+    quality : int or None
+        JPEG/WebP quality (1..100); Pillow's default when None.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from augkit.io import write_image
+    >>> write_image(np.zeros((8, 8), np.uint8), os.path.join(tempfile.mkdtemp(), "a.jpg"), quality=90).name
+    'a.jpg'
+    """
+    path = Path(path)
+    fmt = pillow_format(path.suffix)
+    img = _to_pil(np.asarray(array), fmt)
+    options = {}
+    if quality is not None and fmt in ("JPEG", "WEBP"):
+        options["quality"] = int(quality)
+    return _atomic(path, lambda fh: img.save(fh, format=fmt, **options))
+
+
+def copy_file(src, dst) -> Path:
+    """Copy the bytes of ``src`` to ``dst`` atomically (temporary name, then rename)."""
+    with open(src, "rb") as source:
+        return _atomic(Path(dst), lambda fh: shutil.copyfileobj(source, fh))
