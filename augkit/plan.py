@@ -160,10 +160,9 @@ class Plan:
         return self.rows[2], self.cols[2]
 
     def _fill_values(self, fill, name):
-        from ._validate import fill_vector
         if self.for_mask:
             return np.full(self.channels, fill, dtype=self.dtype) if np.isscalar(fill) else np.asarray(fill, self.dtype)
-        return fill_vector(fill, self.channels, self.dtype, self.owner, name)
+        return _fill_vector(fill, self.channels, self.dtype, self.owner, name)
 
     def add(self, op) -> bool:
         kind = op[0]
@@ -182,9 +181,9 @@ class Plan:
         new_rows = compose_axis(self.rows, g_rows)
         new_cols = compose_axis(self.cols, g_cols)
         adds_fill = (g_rows[3] > 0 or g_rows[4] < g_rows[2] or g_cols[3] > 0 or g_cols[4] < g_cols[2])
-        fill_values = None
+        # Checked even when nothing is uncovered, so a bad fill fails on every call, not by chance.
+        fill_values = self._fill_values(fill, "fill_mask" if self.for_mask else "fill")
         if adds_fill:
-            fill_values = self._fill_values(fill, "fill_mask" if self.for_mask else "fill")
             if self.fill is not None and not np.array_equal(self.fill, fill_values, equal_nan=True):
                 # Earlier uncovered area is still visible unless g keeps only covered pixels.
                 rlo, rhi = _preimage(self.rows[3], self.rows[4], g_rows)
@@ -249,6 +248,22 @@ class Plan:
             for x0, y0, x1, y1 in rects:
                 self.boxes.append([y0, y1, x0, x1, "c", values])
         return True
+
+
+_FILL_CACHE = {}
+
+
+def _fill_vector(fill, channels, dtype, owner, name):
+    """:func:`augkit._validate.fill_vector`, memoised (fills are few; plans are built per call)."""
+    key = (fill, channels, dtype.char)
+    values = _FILL_CACHE.get(key)
+    if values is None:
+        from ._validate import fill_vector
+        values = fill_vector(fill, channels, dtype, owner, name)
+        values.setflags(write=False)
+        if len(_FILL_CACHE) < 4096:
+            _FILL_CACHE[key] = values
+    return values
 
 
 def _patch_slice(old_start, new_lo, new_hi, g):
