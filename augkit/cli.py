@@ -1,0 +1,520 @@
+"""The ``augkit`` command: ``augment``, ``preview``, ``presets`` (and more from :mod:`augkit.demo`).
+
+Every subcommand is an argparse sub-parser whose ``func(args) -> int`` does
+the work. Expected failures raise :class:`UsageError`, which :func:`main`
+prints as one line and turns into exit status 2; argparse reports bad options
+the same way. A module ``augkit/demo.py``, when present, adds its commands
+through ``demo.add_commands(subparsers)`` using the same convention.
+
+Examples
+--------
+>>> from augkit.cli import main
+>>> main(["presets"])  # doctest: +ELLIPSIS
+seed ...
+0
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import math
+import os
+import signal
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from pathlib import Path
+
+import numpy as np
+
+import augkit
+
+from . import presets as _presets
+from .io import IMAGE_EXTENSIONS, TMP_SUFFIX, copy_file, read_image, write_image
+
+MANIFEST = "manifest.jsonl"
+RUN_FILE = "augkit_run.json"
+FORMATS = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
+
+
+class UsageError(Exception):
+    """A bad argument or input that ends the command with exit status 2 and this message."""
+
+
+def _cpu_count():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def _int_at_least(minimum):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
+        return value
+    return parse
+
+
+def _quality(text):
+    value = _int_at_least(1)(text)
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to 100, got {text!r}")
+    return value
+
+
+def _add_pipeline_options(parser, default_help):
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--pipeline", metavar="FILE", help="pipeline file written by augkit.save (JSON or YAML)")
+    group.add_argument("--preset", metavar="NAME", choices=_presets.preset_names(),
+                       help=f"built-in pipeline: {', '.join(_presets.preset_names())} ({default_help})")
+
+
+def _pipeline(args, default="seed"):
+    """The (pipeline, label) chosen by --pipeline / --preset; (None, None) when neither and no default."""
+    if args.pipeline:
+        try:
+            return augkit.load(args.pipeline), Path(args.pipeline).stem
+        except ValueError as exc:
+            raise UsageError(f"--pipeline {args.pipeline}: {exc}") from None
+    name = args.preset or default
+    return (None, None) if name is None else (_presets.get_preset(name), name)
+
+
+# --------------------------------------------------------------------------- augment
+def _source_key(rel: str) -> int:
+    """A stable 64-bit number for a source's relative path: its outputs do not depend on other files."""
+    return int.from_bytes(hashlib.blake2b(rel.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _scan(src: Path):
+    """Sorted relative POSIX paths of the image files under ``src`` and the number of other files."""
+    images, others = [], 0
+    for dirpath, dirnames, filenames in os.walk(src):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if name.startswith("."):
+                continue
+            rel = (Path(dirpath) / name).relative_to(src).as_posix()
+            if Path(name).suffix.lower() in IMAGE_EXTENSIONS:
+                images.append(rel)
+            else:
+                others += 1
+    return sorted(images), others
+
+
+def _outputs(rel, copies, fmt, include_original):
+    """``[(copy, output_rel)]`` for one source; copy None is the original."""
+    path = Path(rel)
+    ext = path.suffix if fmt == "same" else FORMATS[fmt]
+    outs = [(None, path.with_suffix(ext).as_posix())] if include_original else []
+    return outs + [(k, path.with_name(f"{path.stem}_aug{k}{ext}").as_posix()) for k in range(copies)]
+
+
+def _failure_reason(path: Path, exc: Exception) -> str:
+    from PIL import UnidentifiedImageError
+
+    try:
+        if path.stat().st_size == 0:
+            return "empty file (0 bytes)"
+    except OSError as stat_exc:
+        return f"cannot read: {stat_exc.strerror or stat_exc}"
+    if isinstance(exc, UnidentifiedImageError):
+        return "not a readable image (unknown format or corrupt header)"
+    text = str(exc).replace(str(path), Path(path).name)
+    if "truncated" in text:
+        return f"truncated image data ({text})"
+    return f"{type(exc).__name__}: {text}"
+
+
+def _check_folders(src: Path, dst: Path):
+    if not src.exists():
+        raise UsageError(f"SRC {str(src)!r} does not exist")
+    if not src.is_dir():
+        raise UsageError(f"SRC {str(src)!r} is not a folder (augment takes a folder of images)")
+    rsrc, rdst = src.resolve(), dst.resolve()
+    if rdst == rsrc:
+        raise UsageError(f"DST {str(dst)!r} is SRC; choose a folder outside SRC (SRC is never written to)")
+    if rsrc in rdst.parents:
+        raise UsageError(f"DST {str(dst)!r} is inside SRC {str(src)!r}; choose a folder outside SRC "
+                         "(SRC is never written to)")
+    if rdst in rsrc.parents:
+        raise UsageError(f"SRC {str(src)!r} is inside DST {str(dst)!r}; choose a DST that does not contain SRC")
+    if dst.exists() and not dst.is_dir():
+        raise UsageError(f"DST {str(dst)!r} exists and is not a folder")
+
+
+def _read_manifest(path: Path):
+    """Complete lines of an existing manifest (a line cut short by a kill is ignored)."""
+    entries = []
+    if not path.exists():
+        return entries
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.endswith("\n"):
+                break
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return entries
+
+
+def _write_lines_atomic(path: Path, lines):
+    tmp = path.with_name(f".{path.name}{TMP_SUFFIX}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.writelines(lines)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _line(entry) -> str:
+    return json.dumps(entry, separators=(",", ":")) + "\n"
+
+
+def _process(job, src, dst, pipe, seed, quality):
+    """Decode one source and write its pending outputs; returns (entries, error or None)."""
+    rel, key, todo = job
+    path = src / rel
+    try:
+        image = read_image(path, mode=None)
+    except Exception as exc:  # any decoder failure is a per-file report, never the end of the run
+        return [], _failure_reason(path, exc)
+    entries = []
+    try:
+        for k, out_rel in todo:
+            target = dst / out_rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if k is None:
+                if target.suffix.lower() == path.suffix.lower():
+                    copy_file(path, target)
+                else:
+                    write_image(image, target, quality)
+                entries.append({"source": rel, "output": out_rel, "copy": None, "params": None})
+                continue
+            rng = [seed, key, k]
+            out = pipe(image=image, rng=rng, record=True)
+            write_image(out["image"], target, quality)
+            entries.append({"source": rel, "output": out_rel, "copy": k, "rng": rng, "params": out["params"]})
+    except Exception as exc:
+        return entries, f"{type(exc).__name__}: {exc}"
+    return entries, None
+
+
+def _cmd_augment(args) -> int:
+    src, dst = Path(args.src), Path(args.dst)
+    _check_folders(src, dst)
+    pipe, pipe_name = _pipeline(args)
+    quality = args.quality if args.quality is not None else 95
+    config = {"pipeline": pipe.to_dict(), "seed": args.seed, "copies": args.copies, "format": args.format,
+              "quality": quality, "include_original": args.include_original}
+    run_path, manifest_path = dst / RUN_FILE, dst / MANIFEST
+
+    previous = None
+    if run_path.exists():
+        try:
+            previous = json.loads(run_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = None
+        if previous is not None:
+            previous = {k: v for k, v in previous.items() if k != "augkit_version"}
+        if previous != config and not args.overwrite:
+            changed = sorted(k for k in config if previous is None or previous.get(k) != config[k])
+            raise UsageError(f"DST {str(dst)!r} holds outputs made with other options ({', '.join(changed)} "
+                             "differ); re-run with the same options to resume, add --overwrite to redo them, "
+                             "or choose another DST")
+    elif dst.exists() and any(dst.iterdir()) and not args.overwrite:
+        raise UsageError(f"DST {str(dst)!r} is not empty and holds no {RUN_FILE} (not an augkit output folder); "
+                         "choose a new or empty folder, or add --overwrite to write into it anyway")
+
+    sources, ignored = _scan(src)
+    plan = [(rel, _outputs(rel, args.copies, args.format, args.include_original)) for rel in sources]
+    seen = {}
+    for rel, outs in plan:
+        for _, out_rel in outs:
+            if out_rel in seen:
+                raise UsageError(f"{rel} and {seen[out_rel]} would both write {out_rel}; "
+                                 "use --format same or rename one of them")
+            seen[out_rel] = rel
+
+    done = {}
+    if not args.overwrite:
+        for entry in _read_manifest(manifest_path):
+            out_rel = entry.get("output")
+            if out_rel in seen and "error" not in entry and (dst / out_rel).is_file():
+                done[out_rel] = entry
+    jobs, skipped = [], 0
+    for rel, outs in plan:
+        todo = [(k, o) for k, o in outs if o not in done]
+        if todo:
+            jobs.append((rel, _source_key(rel), todo))
+        else:
+            skipped += 1
+
+    if args.dry_run:
+        for rel, _, todo in jobs:
+            for _, out_rel in todo:
+                print(f"{rel} -> {out_rel}")
+        print(f"augment (dry run): {len(jobs)} images to process ({sum(len(t) for *_, t in jobs)} outputs), "
+              f"{skipped} already done, {ignored} non-image files ignored; pipeline {pipe_name}; "
+              f"nothing written", file=sys.stderr)
+        return 0
+
+    dst.mkdir(parents=True, exist_ok=True)
+    for stale in dst.rglob(f"*{TMP_SUFFIX}"):  # left by a killed run; ours by name, never a user's file
+        stale.unlink()
+    _write_lines_atomic(run_path, [json.dumps({"augkit_version": augkit.__version__, **config}, indent=2) + "\n"])
+    _write_lines_atomic(manifest_path, [_line(e) for e in done.values()])
+
+    results = dict(done)
+    failures = {}
+    processed = written = 0
+    interrupted = False
+    start = time.perf_counter()
+    quiet = args.quiet or not sys.stderr.isatty()
+    previous_handler = _sigterm_as_interrupt()
+    try:
+        from tqdm import tqdm
+
+        with open(manifest_path, "a", encoding="utf-8") as manifest, \
+                tqdm(total=len(jobs), unit="img", disable=quiet, file=sys.stderr, desc="augment") as bar, \
+                ThreadPoolExecutor(args.workers, thread_name_prefix="augkit-augment") as pool:
+            queue = iter(jobs)
+            running = {}
+
+            def refill():
+                while len(running) < 2 * args.workers + 2:
+                    job = next(queue, None)
+                    if job is None:
+                        return
+                    running[pool.submit(_process, job, src, dst, pipe, args.seed, quality)] = job
+
+            def collect(futures):
+                nonlocal processed, written
+                for future in futures:
+                    rel = running.pop(future)[0]
+                    entries, error = future.result()
+                    for entry in entries:
+                        manifest.write(_line(entry))
+                        results[entry["output"]] = entry
+                    written += len(entries)
+                    if error is None:
+                        processed += 1
+                    else:
+                        failures[rel] = error
+                        manifest.write(_line({"source": rel, "error": error}))
+                        bar.write(f"augkit augment: failed {rel}: {error}", file=sys.stderr)
+                    manifest.flush()
+                    bar.update(1)
+
+            try:
+                refill()
+                while running:
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    collect(finished)
+                    refill()
+            except KeyboardInterrupt:
+                interrupted = True
+                for future in running:
+                    future.cancel()
+                collect([f for f in list(running) if not f.cancelled()])
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler) if previous_handler is not None else None
+    elapsed = time.perf_counter() - start
+
+    if interrupted:
+        print(f"augkit augment: interrupted after {processed} images; run the same command again to resume",
+              file=sys.stderr)
+        return 130
+    order = {o: i for i, o in enumerate(seen)}
+    lines = [_line(e) for e in sorted(results.values(), key=lambda e: order[e["output"]])]
+    lines += [_line({"source": rel, "error": failures[rel]}) for rel in sources if rel in failures]
+    _write_lines_atomic(manifest_path, lines)
+    if not args.quiet:
+        rate = processed / elapsed if elapsed > 0 else 0.0
+        extra = f", {ignored} non-image files ignored" if ignored else ""
+        print(f"augkit augment: {processed} processed ({written} outputs), {skipped} skipped, {len(failures)} failed"
+              f"{extra} in {elapsed:.2f} s, {rate:.1f} images/s -> {dst}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _sigterm_as_interrupt():
+    """Make SIGTERM stop the run like Ctrl-C (finish in-flight files, keep the manifest)."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not in the main thread
+        return None
+
+
+# --------------------------------------------------------------------------- preview
+def _demo_tiles(image_shape, n):
+    from .transforms import BoxErase, HorizontalFlip, RandomCrop, Shift, Tint
+
+    h, w = image_shape[:2]
+    crop = (max(1, round(h * 0.75)), max(1, round(w * 0.75)))
+    singles = [("shift", Shift(dx=0.2, dy=0.2, p=1.0)), ("tint", Tint(shift=40, p=1.0)),
+               ("box erase", BoxErase(scale=(0.05, 0.2), p=1.0)), ("flip", HorizontalFlip(p=1.0)),
+               ("crop", RandomCrop(*crop))]
+    full = augkit.Compose([HorizontalFlip(), Shift(dx=0.1, dy=0.1, p=0.8), Tint(shift=30, p=0.8),
+                           BoxErase(p=0.5), RandomCrop(*crop)])
+    if n is None:
+        return [(name, augkit.Compose([t])) for name, t in singles] + [(f"all five #{k + 1}", full) for k in range(3)]
+    return [(f"all five #{k + 1}", full) for k in range(n)]
+
+
+def _grid(tiles, columns):
+    from PIL import Image, ImageDraw, ImageFont
+
+    arrays = [np.asarray(np.clip(np.rint(a), 0, 255).astype(np.uint8) if a.dtype != np.uint8 else a) for _, a in tiles]
+    big = max(max(a.shape[:2]) for a in arrays)
+    zoom = max(1, math.ceil(128 / big))  # tiny images (25 px faces) are enlarged, pixel for pixel
+    cell_h = max(a.shape[0] for a in arrays) * zoom
+    cell_w = max(max(a.shape[1] for a in arrays) * zoom, 90)
+    label_h, pad = 16, 6
+    rows = math.ceil(len(tiles) / columns)
+    sheet = Image.new("RGB", (columns * (cell_w + pad) + pad, rows * (cell_h + label_h + pad) + pad), "white")
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=12)
+    for i, ((label, _), array) in enumerate(zip(tiles, arrays)):
+        tile = Image.fromarray(array[:, :, 0] if array.ndim == 3 and array.shape[2] == 1 else array).convert("RGB")
+        if zoom > 1:
+            tile = tile.resize((tile.width * zoom, tile.height * zoom), Image.NEAREST)
+        x0 = pad + (i % columns) * (cell_w + pad)
+        y0 = pad + (i // columns) * (cell_h + label_h + pad)
+        draw.text((x0, y0 + 1), label, fill="black", font=font)
+        sheet.paste(tile, (x0 + (cell_w - tile.width) // 2, y0 + label_h + (cell_h - tile.height) // 2))
+    return np.asarray(sheet)
+
+
+def _cmd_preview(args) -> int:
+    from .data import sample_path
+
+    if args.image is None:
+        try:
+            path = sample_path("images", "astronaut.png")
+        except FileNotFoundError as exc:
+            raise UsageError(f"no IMAGE given and {exc}") from None
+    else:
+        path = Path(args.image)
+        if not path.is_file():
+            raise UsageError(f"IMAGE {args.image!r} is not a file")
+    try:
+        image = read_image(path, mode="RGB")
+    except Exception as exc:
+        raise UsageError(f"IMAGE {str(path)!r} cannot be read: {_failure_reason(path, exc)}") from None
+    pipe, name = _pipeline(args, default=None)
+    if pipe is None:
+        variants = _demo_tiles(image.shape, args.n)
+    else:
+        variants = [(f"{name} #{k + 1}", pipe) for k in range(8 if args.n is None else args.n)]
+    tiles = [("original", image)]
+    for k, (label, transform) in enumerate(variants):
+        try:
+            tiles.append((label, transform(image=image, rng=(args.seed, k))["image"]))
+        except ValueError as exc:
+            raise UsageError(f"the pipeline cannot run on {path.name} ({image.shape[1]}x{image.shape[0]}): {exc}") \
+                from None
+    out = Path(args.output)
+    if out.suffix.lower() not in (".png",):
+        raise UsageError(f"-o {args.output}: the preview is a PNG file; give a path ending in .png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_image(_grid(tiles, math.ceil(math.sqrt(len(tiles)))), out)
+    print(out)
+    return 0
+
+
+# --------------------------------------------------------------------------- presets
+def _cmd_presets(args) -> int:
+    from .serialization import FORMAT_VERSION
+
+    if args.name is None:
+        width = max(map(len, _presets.preset_names()))
+        for name in _presets.preset_names():
+            print(f"{name:<{width}}  {_presets.describe(name)}")
+        return 0
+    if args.name not in _presets.PRESETS:
+        raise UsageError(f"unknown preset {args.name!r}; choose one of {', '.join(_presets.preset_names())}")
+    print(json.dumps({"augkit_format": FORMAT_VERSION, "pipeline": _presets.get_preset(args.name).to_dict()},
+                     indent=2))
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """The ``augkit`` argument parser, with the commands of :mod:`augkit.demo` when that module exists."""
+    parser = argparse.ArgumentParser(prog="augkit", description="Fast, reproducible image augmentation.")
+    parser.add_argument("--version", action="version", version=f"augkit {augkit.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("augment", help="augment a folder of images into another folder",
+                       description="Augment every image under SRC into DST, keeping the folder tree; "
+                                   "writes DST/manifest.jsonl. Re-running resumes.")
+    p.add_argument("src", metavar="SRC", help="folder of images (never written to)")
+    p.add_argument("dst", metavar="DST", help="output folder (created; must not be inside SRC)")
+    _add_pipeline_options(p, "default: seed")
+    p.add_argument("--copies", type=_int_at_least(1), default=1, metavar="N", help="augmented copies per image (1)")
+    p.add_argument("--seed", type=_int_at_least(0), default=0, metavar="S", help="random seed (0)")
+    p.add_argument("--workers", type=_int_at_least(1), default=_cpu_count(), metavar="W",
+                   help=f"threads decoding, augmenting and encoding (number of CPUs: {_cpu_count()})")
+    p.add_argument("--format", choices=["same", *FORMATS], default="same", help="output format (same as input)")
+    p.add_argument("--quality", type=_quality, metavar="Q", help="JPEG/WebP quality 1-100 (95)")
+    p.add_argument("--include-original", action="store_true", help="also put each original into DST")
+    p.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
+    p.add_argument("--dry-run", action="store_true", help="list what would be written; write nothing")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary (failures still shown)")
+    p.set_defaults(func=_cmd_augment)
+
+    p = sub.add_parser("preview", help="write a PNG grid of an image and its augmented versions",
+                       description="Write one PNG grid: the original and augmented versions, each labelled. "
+                                   "Without a pipeline: one tile per transform (shift, tint, box erase, flip, "
+                                   "crop), then the five together.")
+    p.add_argument("image", metavar="IMAGE", nargs="?", help="image file (default: the sample astronaut)")
+    _add_pipeline_options(p, "default: one tile per transform")
+    p.add_argument("--n", type=_int_at_least(1), metavar="N", help="number of augmented versions")
+    p.add_argument("--seed", type=_int_at_least(0), default=0, metavar="S", help="random seed (0)")
+    p.add_argument("-o", "--output", default="preview.png", metavar="PATH", help="output PNG (preview.png)")
+    p.set_defaults(func=_cmd_preview)
+
+    p = sub.add_parser("presets", help="list the built-in pipelines, or print one as a pipeline file",
+                       description="List the built-in pipelines; with NAME, print that pipeline as JSON "
+                                   "(save it and edit it, then pass it to --pipeline).")
+    p.add_argument("name", metavar="NAME", nargs="?", help="a preset to print")
+    p.set_defaults(func=_cmd_presets)
+
+    try:
+        demo = importlib.import_module(f"{__package__}.demo")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__package__}.demo":
+            raise
+    else:
+        demo.add_commands(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the ``augkit`` command line; returns the exit status (0 ok, 1 some inputs failed, 2 bad usage)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed its one-line usage error (or the help)
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        print(f"augkit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into `head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
