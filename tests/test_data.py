@@ -1,0 +1,231 @@
+"""augkit.data and augkit.io: datasets, the threaded loader, image reading and writing."""
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import augkit as A
+from augkit.data import AugmentedDataset, ImageFolder, Loader, collate, sample_path
+from augkit.io import read_image, write_image
+
+
+def _pipe():
+    return A.Compose([A.Shift(dx=0.2, dy=0.2, p=0.9), A.Tint(shift=40, p=0.9), A.BoxErase(p=0.5)])
+
+
+def _images(n=12, size=8):
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+
+
+# ------------------------------------------------------------------ AugmentedDataset
+def test_sample_depends_only_on_seed_epoch_index():
+    images = _images()
+    ds = AugmentedDataset(images, _pipe(), seed=3)
+    first = [ds[i] for i in range(len(ds))]
+    again = [ds[i] for i in reversed(range(len(ds)))][::-1]
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(ds[5], _pipe()(image=images[5], rng=(3, 0, 5))["image"])
+    np.testing.assert_array_equal(ds[-1], ds[len(ds) - 1])
+
+
+def test_epochs_and_seeds_differ():
+    images = _images()
+    ds = AugmentedDataset(images, _pipe(), seed=0)
+    epoch0 = np.stack([ds[i] for i in range(len(ds))])
+    ds.set_epoch(1)
+    epoch1 = np.stack([ds[i] for i in range(len(ds))])
+    other_seed = np.stack([AugmentedDataset(images, _pipe(), seed=1)[i] for i in range(len(ds))])
+    assert not np.array_equal(epoch0, epoch1)
+    assert not np.array_equal(epoch0, other_seed)
+    np.testing.assert_array_equal(ds.get(4, 0), epoch0[4])
+    assert ds.epoch == 1  # get() leaves the epoch alone
+
+
+def test_item_kinds_pairs_dicts_and_passthrough():
+    image = _images(1, 16)[0]
+    mask = np.zeros((16, 16), np.uint8)
+    mask[4:8, 4:8] = 1
+    pairs = AugmentedDataset([(image, 7)], A.Compose([A.HorizontalFlip(p=1.0)]))
+    out, label = pairs[0]
+    np.testing.assert_array_equal(out, image[:, ::-1])
+    assert label == 7
+    dicts = AugmentedDataset([{"image": image, "mask": mask, "bboxes": np.array([[4, 4, 8, 8, 1]]), "id": "a"}],
+                             A.Compose([A.HorizontalFlip(p=1.0)]))
+    item = dicts[0]
+    np.testing.assert_array_equal(item["mask"], mask[:, ::-1])
+    np.testing.assert_allclose(item["bboxes"], [[8, 4, 12, 8, 1]])
+    assert item["id"] == "a"
+    pil = AugmentedDataset([Image.fromarray(image)], A.Compose([A.HorizontalFlip(p=1.0)]))
+    np.testing.assert_array_equal(pil[0], image[:, ::-1])
+    assert AugmentedDataset([(image, 1)], None)[0][1] == 1
+
+
+def test_augmented_dataset_errors():
+    with pytest.raises(TypeError, match="__len__ and __getitem__"):
+        AugmentedDataset(iter([]), _pipe())
+    with pytest.raises(ValueError, match="seed must be an int >= 0, got -1"):
+        AugmentedDataset(_images(), _pipe(), seed=-1)
+    ds = AugmentedDataset(_images(3), _pipe())
+    with pytest.raises(IndexError, match="index 3 out of range for 3 items"):
+        ds[3]
+    with pytest.raises(ValueError, match="epoch"):
+        ds.set_epoch("1")
+    with pytest.raises(ValueError, match="length 3"):
+        AugmentedDataset([(_images(1)[0], 1, 2)], _pipe())[0]
+    with pytest.raises(ValueError, match="'image' key"):
+        AugmentedDataset([{"mask": 1}], _pipe())[0]
+
+
+# ------------------------------------------------------------------ Loader
+def test_loader_batches_identical_for_any_workers():
+    ds = AugmentedDataset([(img, i % 3) for i, img in enumerate(_images(23))], _pipe(), seed=5)
+    runs = []
+    for workers in (0, 1, 3):
+        loader = Loader(ds, batch_size=4, seed=9, workers=workers)
+        runs.append([(x.copy(), y.copy()) for e in (0, 1) for x, y in loader.epoch(e)])
+    assert len(runs[0]) == 2 * 6 and runs[0][-1][0].shape == (3, 8, 8, 3)
+    for run in runs[1:]:
+        for (xa, ya), (xb, yb) in zip(runs[0], run):
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)
+
+
+def test_loader_epochs_differ_and_iteration_advances():
+    ds = AugmentedDataset([(img, i) for i, img in enumerate(_images(10))], _pipe(), seed=0)
+    loader = Loader(ds, batch_size=5, seed=1)
+    first, second = list(loader), list(loader)  # plain iteration runs epoch 0, then epoch 1
+    assert loader.next_epoch == 2
+    labels0 = np.concatenate([y for _, y in first])
+    labels1 = np.concatenate([y for _, y in second])
+    assert sorted(labels0) == list(range(10)) and not np.array_equal(labels0, labels1)
+    np.testing.assert_array_equal(labels1, np.concatenate([y for _, y in loader(1)]))
+    # same sample, two epochs: different pixels
+    pos0, pos1 = list(labels0).index(4), list(labels1).index(4)
+    x0 = np.concatenate([x for x, _ in first])[pos0]
+    x1 = np.concatenate([x for x, _ in second])[pos1]
+    assert not np.array_equal(x0, x1)
+
+
+def test_loader_order_drop_last_and_plain_items():
+    data = [np.full((2, 2), i, np.uint8) for i in range(10)]
+    loader = Loader(data, batch_size=4, shuffle=False, drop_last=True)
+    batches = list(loader.epoch(0))
+    assert len(loader) == len(batches) == 2
+    np.testing.assert_array_equal(np.concatenate(batches)[:, 0, 0], np.arange(8))
+    assert len(Loader(data, batch_size=4)) == 3
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
+        Loader(data, batch_size=0)
+    with pytest.raises(ValueError, match="workers"):
+        Loader(data, batch_size=2, workers=-1)
+
+
+def test_loader_stops_cleanly_when_consumer_stops_early():
+    data = [(np.zeros((4, 4), np.uint8), i) for i in range(64)]
+    iterator = Loader(data, batch_size=2, workers=3).epoch(0)
+    next(iterator)
+    iterator.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("augkit-loader")]
+    for _ in Loader(data, batch_size=2, workers=3).epoch(0):
+        break
+    assert not [t for t in threading.enumerate() if t.name.startswith("augkit-loader")]
+
+
+def test_loader_propagates_item_errors_and_shape_mismatch():
+    class Broken:
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            if i == 4:
+                raise OSError("disk on fire")
+            return np.zeros((3, 3), np.uint8), i
+
+    with pytest.raises(OSError, match="disk on fire"):
+        list(Loader(Broken(), batch_size=2, shuffle=False, workers=2).epoch(0))
+    with pytest.raises(ValueError, match=r"share one shape.*\(2, 2\).*\(3, 3\)"):
+        collate([(np.zeros((2, 2)), 0), (np.zeros((3, 3)), 1)])
+    batch = collate([{"image": np.zeros((2, 2)), "bboxes": np.zeros((k, 4))} for k in (1, 2)])
+    assert batch["image"].shape == (2, 2, 2) and isinstance(batch["bboxes"], list)
+
+
+# ------------------------------------------------------------------ ImageFolder and io
+@pytest.fixture
+def folder(tmp_path):
+    root = tmp_path / "data"
+    (root / "b_dogs" / "sub").mkdir(parents=True)
+    (root / "a_cats").mkdir()
+    (root / ".hidden").mkdir()
+    rgb = np.zeros((6, 4, 3), np.uint8)
+    rgb[0, 0] = (255, 0, 0)
+    Image.fromarray(rgb).save(root / "a_cats" / "rgb.png")
+    Image.fromarray(np.full((6, 4), 100, np.uint8)).save(root / "a_cats" / "gray.png")
+    Image.fromarray(np.full((6, 4, 4), 200, np.uint8)).save(root / "a_cats" / "rgba.png")
+    Image.fromarray(rgb).convert("P").save(root / "b_dogs" / "palette.gif")
+    Image.fromarray(rgb).convert("CMYK").save(root / "b_dogs" / "cmyk.jpg")
+    Image.fromarray(np.full((6, 4), 65535 // 2, np.uint16)).save(root / "b_dogs" / "sub" / "deep16.png")
+    rotated = Image.fromarray(rgb)
+    exif = rotated.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise for display
+    rotated.save(root / "b_dogs" / "exif.jpg", exif=exif)
+    (root / "a_cats" / "notes.txt").write_text("not an image")
+    (root / "a_cats" / ".DS_Store").write_bytes(b"\0")
+    return root
+
+
+def test_image_folder_classes_samples_and_modes(folder):
+    ds = ImageFolder(folder)
+    assert ds.classes == ["a_cats", "b_dogs"]
+    names = [p.name for p, _ in ds.samples]
+    assert names == ["gray.png", "rgb.png", "rgba.png", "cmyk.jpg", "exif.jpg", "palette.gif", "deep16.png"]
+    assert ds.targets == [0, 0, 0, 1, 1, 1, 1]
+    for i in range(len(ds)):
+        image, _ = ds[i]
+        assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+    assert ds[4][0].shape == (4, 6, 3)  # EXIF orientation applied
+    assert ds[5][0][0, 0].tolist() == [255, 0, 0]  # palette converted to real colours
+    assert ds[6][0][0, 0].tolist() == [127, 127, 127]  # 16-bit scaled, not clipped
+    gray = ImageFolder(folder, mode="L")
+    assert gray[0][0].shape == (6, 4) and gray[0][0][0, 0] == 100
+    assert ImageFolder(folder, mode="RGBA")[1][0].shape == (6, 4, 4)
+
+
+def test_read_image_keeps_layout_with_mode_none(folder):
+    assert read_image(folder / "a_cats" / "gray.png", mode=None).shape == (6, 4)
+    assert read_image(folder / "a_cats" / "rgba.png", mode=None).shape == (6, 4, 4)
+    deep = read_image(folder / "b_dogs" / "sub" / "deep16.png", mode=None)
+    assert deep.dtype == np.float32 and abs(float(deep[0, 0]) - 32767 / 257) < 1e-3
+
+
+def test_image_folder_errors(folder, tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        ImageFolder(tmp_path / "missing")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        ImageFolder(folder, mode="CMYK")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no class sub-folders"):
+        ImageFolder(tmp_path / "empty")
+    (folder / "a_cats" / "broken.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(OSError, match="broken.png"):
+        ImageFolder(folder)[0]
+
+
+def test_write_image_atomic_and_sixteen_bit(tmp_path):
+    deep = np.linspace(0, 255, 12, dtype=np.float32).reshape(3, 4)
+    write_image(deep, tmp_path / "d.png")
+    assert Image.open(tmp_path / "d.png").mode.startswith("I")
+    np.testing.assert_allclose(read_image(tmp_path / "d.png", mode=None), deep, atol=1 / 257)
+    write_image(np.zeros((3, 4, 4), np.uint8), tmp_path / "a.jpg", quality=80)
+    assert read_image(tmp_path / "a.jpg").shape == (3, 4, 3)
+    with pytest.raises(ValueError, match="'.xyz'"):
+        write_image(np.zeros((2, 2), np.uint8), tmp_path / "a.xyz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg", "d.png"]
+
+
+def test_sample_path_finds_the_faces():
+    faces = ImageFolder(sample_path("faces"), mode="L")
+    assert faces.classes == ["face", "not_face"] and len(faces) == 200
+    with pytest.raises(FileNotFoundError, match="samples"):
+        sample_path("no_such_folder")
