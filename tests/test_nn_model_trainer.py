@@ -1,0 +1,192 @@
+import io
+
+import numpy as np
+import pytest
+
+from nn.data import Batches
+from nn.gradcheck import check_model
+from nn.model import MLP, Sequential
+from nn.optim import SGD, Adam
+from nn.trainer import Trainer
+
+
+def _xor(n_repeat=32):
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32).repeat(n_repeat, axis=0)
+    y = np.array([0, 1, 1, 0]).repeat(n_repeat)
+    return x, y
+
+
+def _blobs(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    centres = np.array([[6.0, 0.0], [-6.0, 0.0], [0.0, 6.0]])
+    return (centres[y] + rng.standard_normal((n, 2))).astype(np.float32), y
+
+
+@pytest.mark.parametrize("activation, init", [("relu", "he"), ("tanh", "xavier"), ("sigmoid", "xavier"),
+                                              ("leaky_relu", "he"), ("elu", "he")])
+def test_model_gradcheck_float64(activation, init):
+    net = MLP([4, 6, 5, 3], activation=activation, init=init, rng=0, dtype=np.float64)
+    for layer in net.layers:
+        for p in layer.parameters():
+            if p.name == "b":  # non-zero biases so their gradients are exercised
+                p.data[:] = np.random.default_rng(1).standard_normal(p.data.shape) * 0.1
+    x = np.random.default_rng(2).uniform(-2, 2, (5, 4))
+    errs = check_model(net, x, np.array([0, 1, 2, 1, 0]))
+    assert max(errs.values()) < 1e-7, errs
+
+
+def test_model_gradcheck_with_dropout():
+    net = MLP([4, 6, 3], activation="tanh", dropout=0.3, rng=0, dtype=np.float64)
+    errs = check_model(net, np.random.default_rng(2).standard_normal((5, 4)), np.array([0, 1, 2, 1, 0]))
+    assert max(errs.values()) < 1e-7, errs
+
+
+def test_mlp_structure():
+    net = MLP([8, 16, 16, 4], activation="elu", dropout=0.2, rng=0)
+    kinds = [type(layer).__name__ for layer in net.layers]
+    assert kinds == ["Linear", "ELU", "Dropout", "Linear", "ELU", "Dropout", "Linear"]
+    assert [p.shape for p in net.parameters()] == [(8, 16), (16,), (16, 16), (16,), (16, 4), (4,)]
+    assert net.parameters()[0].data.dtype == np.float32
+
+
+def test_xor_learned_to_100_percent():
+    x, y = _xor()
+    net = MLP([2, 16, 2], activation="tanh", init="xavier", rng=0)
+    h = Trainer(net, Adam(0.05)).fit(Batches(x, y, 16, seed=0), epochs=40)
+    assert (net.predict(x) == y).all()
+    assert h["loss"][-1] < h["loss"][0]
+
+
+def test_separable_blobs_to_100_percent_with_validation():
+    x, y = _blobs()
+    net = MLP([2, 32, 3], rng=0)
+    h = Trainer(net, SGD(0.05, momentum=0.9)).fit(Batches(x, y, 32, seed=1), epochs=10, val=_blobs(seed=1))
+    # Unit-variance blobs 6 apart (~4.2 std along the line between centres) are
+    # separable at this seed with a wide margin, so anything short of 100 % is a failure.
+    assert (net.predict(x) == y).mean() == 1.0
+    assert h["val_acc"][-1] > 0.99
+
+
+def test_training_is_reproducible_for_a_fixed_seed():
+    def run():
+        x, y = _blobs()
+        net = MLP([2, 16, 16, 3], dropout=0.2, rng=7)
+        h = Trainer(net, Adam(0.01)).fit(Batches(x, y, 32, seed=3), epochs=3, val=(x, y))
+        return h, net
+    (h1, n1), (h2, n2) = run(), run()
+    assert h1["loss"] == h2["loss"] and h1["val_acc"] == h2["val_acc"]
+    for p, q in zip(n1.parameters(), n2.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+    x, y = _blobs()
+    other = Trainer(MLP([2, 16, 16, 3], dropout=0.2, rng=8), Adam(0.01)).fit(Batches(x, y, 32, seed=3), epochs=3)
+    assert other["loss"] != h1["loss"]
+
+
+def test_callable_train_gets_each_epoch_and_history_fields():
+    x, y = _blobs(64)
+    seen = []
+
+    def epoch_batches(epoch):
+        seen.append(epoch)
+        return [(x[:32] + epoch, y[:32]), (x[32:], y[32:])]
+
+    h = Trainer(MLP([2, 4, 3], rng=0), SGD(0.01)).fit(epoch_batches, epochs=3,
+                                                      val=[(x[:10], y[:10]), (x[10:20], y[10:20])])
+    assert seen == [0, 1, 2]
+    rec = h.records[-1]
+    for key in ("epoch", "loss", "train_acc", "val_loss", "val_acc", "time", "data_time", "val_time", "lr"):
+        assert key in rec, key
+    assert rec["epoch"] == 3 and rec["samples"] == 64 and rec["batches"] == 2
+    assert 0 <= rec["data_time"] <= rec["time"]
+
+
+def test_data_time_measures_waiting_for_batches():
+    import time
+    x, y = _blobs(40)
+
+    def slow(epoch):
+        for i in range(0, 40, 10):
+            time.sleep(0.02)
+            yield x[i:i + 10], y[i:i + 10]
+
+    rec = Trainer(MLP([2, 4, 3], rng=0), SGD(0.01)).fit(slow, epochs=1).records[0]
+    assert rec["data_time"] >= 0.08 and rec["data_time"] <= rec["time"]
+
+
+def test_generator_used_twice_is_an_error():
+    x, y = _blobs(20)
+    gen = ((x[i:i + 10], y[i:i + 10]) for i in (0, 10))
+    with pytest.raises(ValueError, match="train yielded no batches in epoch 2"):
+        Trainer(MLP([2, 4, 3], rng=0), SGD(0.01)).fit(gen, epochs=2)
+
+
+def test_early_stopping_restores_best_weights():
+    x, y = _blobs(200)
+    xv, yv = _blobs(200, seed=5)
+    net = MLP([2, 64, 3], rng=0)
+    # A learning rate this high makes validation loss bounce; patience 1 stops at the first rise.
+    h = Trainer(net, SGD(2.0, momentum=0.9)).fit(Batches(x, y, 20, seed=0), epochs=30,
+                                                 val=(xv, yv), patience=1)
+    assert h.stopped_early and len(h) < 30
+    best = int(np.argmin(h["val_loss"]))
+    assert h.best_epoch == best + 1
+    res = Trainer(net, SGD(0.1)).evaluate((xv, yv))
+    assert res["loss"] == pytest.approx(h["val_loss"][best], rel=1e-5)
+
+
+def test_progress_display():
+    x, y = _blobs(64)
+    out = io.StringIO()
+    Trainer(MLP([2, 4, 3], rng=0), SGD(0.01), progress=True, stream=out).fit(Batches(x, y, 32), epochs=2, val=(x, y))
+    lines = out.getvalue().strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("epoch 2/2  loss") and "val_acc" in lines[1]
+
+
+def test_uint8_image_batches_are_cast_and_flattened():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (16, 4, 4, 3), dtype=np.uint8)
+    y = rng.integers(0, 2, 16)
+    h = Trainer(MLP([48, 8, 2], rng=0), SGD(1e-4)).fit([(x, y)], epochs=1, val=(x, y))
+    assert np.isfinite(h["loss"][0])
+
+
+def test_save_and_load_roundtrip(tmp_path):
+    net = MLP([3, 5, 2], activation="leaky_relu", activation_kwargs={"alpha": 0.2}, rng=0)
+    path = tmp_path / "w.npz"
+    net.save(path)
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    other = MLP([3, 5, 2], activation="leaky_relu", activation_kwargs={"alpha": 0.2}, rng=1).load(path)
+    np.testing.assert_array_equal(other.forward(x), net.forward(x))
+    rebuilt = MLP.from_file(path)
+    assert rebuilt.layers[1].alpha == 0.2
+    np.testing.assert_array_equal(rebuilt.forward(x), net.forward(x))
+    with pytest.raises(ValueError, match=r"load: 0.W must have shape \(3, 6\), got \(3, 5\)"):
+        MLP([3, 6, 2]).load(path)
+
+
+def test_predict_restores_mode_and_batches():
+    net = MLP([3, 8, 4], dropout=0.5, rng=0)
+    x = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
+    p = net.predict(x, batch_size=3)
+    assert p.shape == (10,) and net.training
+    np.testing.assert_array_equal(p, net.predict(x))  # inference mode: no dropout noise
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: MLP([3]), "MLP: sizes must be a sequence of at least two layer widths, got \\[3\\]"),
+    (lambda: MLP([3, 0, 2]), r"sizes\[1\] must lie in \[1, inf\), got 0"),
+    (lambda: MLP([3, 2], activation="gelu"), "MLP: activation must be one of 'sigmoid', 'tanh', 'relu', 'leaky_relu', 'elu', got 'gelu'"),
+    (lambda: MLP([3, 2], init="ones"), "MLP: init must be one of .*got 'ones'"),
+    (lambda: MLP([3, 2], dropout=1), r"dropout must lie in \[0.0, 1.0\), got 1"),
+    (lambda: Sequential([object()]), r"layers\[0\] must be an nn Layer, got object"),
+    (lambda: Trainer(MLP([2, 2]), SGD(0.1)).fit([], epochs=0), r"epochs must lie in \[1, inf\), got 0"),
+    (lambda: Trainer(MLP([2, 2]), SGD(0.1)).fit([], epochs=1, patience=2), "monitor='val_loss' needs val data"),
+    (lambda: Trainer(MLP([2, 2]), SGD(0.1)).fit([], epochs=1, monitor="acc"), "monitor must be one of"),
+    (lambda: Trainer(MLP([2, 2]), SGD(0.1)).fit(5, epochs=1), "train must be an iterable"),
+    (lambda: Trainer(MLP([2, 2]), "sgd"), r"optimizer must have .step\(params\), got str"),
+    (lambda: Batches(np.zeros((3, 2)), np.zeros(2)), "x and y must have the same length, got 3 and 2"),
+])
+def test_bad_arguments(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
