@@ -1,0 +1,252 @@
+"""The augkit command line, end to end on folders made here."""
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import augkit as A
+from augkit.cli import main
+from augkit.io import read_image
+
+BROKEN = {"cats/truncated.png", "dogs/empty.png", "dogs/deep/notes.jpg"}
+
+
+def _checksums(root):
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+def _outputs(root):
+    return {k: v for k, v in _checksums(root).items() if k not in ("manifest.jsonl", "augkit_run.json")}
+
+
+def _manifest(dst):
+    return [json.loads(line) for line in (Path(dst) / "manifest.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture
+def src(tmp_path):
+    root = tmp_path / "src"
+    (root / "cats").mkdir(parents=True)
+    (root / "dogs" / "deep").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (12, 10, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(root / "cats" / "rgb.png")
+    Image.fromarray(rgb).save(root / "cats" / "photo.jpg", quality=90)
+    Image.fromarray(rgb[:, :, 0]).save(root / "dogs" / "gray.png")
+    Image.fromarray(np.dstack([rgb, np.full((12, 10), 128, np.uint8)])).save(root / "dogs" / "deep" / "rgba.png")
+    Image.fromarray(rgb).save(root / "top.png")
+    whole = (root / "cats" / "rgb.png").read_bytes()
+    (root / "cats" / "truncated.png").write_bytes(whole[: len(whole) // 2])
+    (root / "dogs" / "empty.png").write_bytes(b"")
+    (root / "dogs" / "deep" / "notes.jpg").write_text("this is text, not a JPEG\n")
+    (root / "README.txt").write_text("ignored: not an image extension\n")
+    return root
+
+
+def test_augment_end_to_end(src, tmp_path, capsys):
+    before = _checksums(src)
+    dst = tmp_path / "out"
+    assert main(["augment", str(src), str(dst), "--copies", "2", "--workers", "2", "--seed", "4"]) == 1
+    err = capsys.readouterr().err
+    for rel in BROKEN:
+        assert f"failed {rel}" in err
+    assert "empty file (0 bytes)" in err and "not a readable image" in err and "truncated" in err
+    assert "5 processed (10 outputs), 0 skipped, 3 failed" in err and "images/s" in err
+    assert _checksums(src) == before
+
+    outputs = _outputs(dst)
+    good = ["cats/photo.jpg", "cats/rgb.png", "dogs/deep/rgba.png", "dogs/gray.png", "top.png"]
+    expected = {str(Path(r).with_name(f"{Path(r).stem}_aug{k}{Path(r).suffix}").as_posix()) for r in good for k in (0, 1)}
+    assert set(outputs) == expected
+    assert read_image(dst / "dogs/gray_aug0.png", mode=None).shape == (12, 10)
+    assert read_image(dst / "dogs/deep/rgba_aug1.png", mode=None).shape == (12, 10, 4)
+
+    entries = _manifest(dst)
+    done = [e for e in entries if "error" not in e]
+    assert sorted(e["output"] for e in done) == sorted(expected)
+    assert {e["source"] for e in entries if "error" in e} == BROKEN
+    # every manifest line replays to its output (PNG is lossless)
+    pipe = A.load(A.save(A.from_dict(json.loads((dst / "augkit_run.json").read_text())["pipeline"]),
+                         tmp_path / "p.json"))
+    for entry in done:
+        if entry["output"].endswith(".png"):
+            image = read_image(src / entry["source"], mode=None)
+            np.testing.assert_array_equal(pipe.replay(entry["params"], image=image)["image"],
+                                          read_image(dst / entry["output"], mode=None))
+            np.testing.assert_array_equal(pipe(image=image, rng=entry["rng"])["image"],
+                                          read_image(dst / entry["output"], mode=None))
+
+
+def test_outputs_byte_identical_for_any_workers_and_reruns(src, tmp_path, capsys):
+    runs = []
+    for name, workers in (("w1", "1"), ("w3", "3")):
+        main(["augment", str(src), str(tmp_path / name), "--copies", "2", "--workers", workers, "--format", "webp"])
+        runs.append(_checksums(tmp_path / name))
+    assert runs[0] == runs[1]
+    assert len([k for k in runs[0] if k.endswith(".webp")]) == 10
+    # a re-run skips everything and leaves every byte as it was
+    assert main(["augment", str(src), str(tmp_path / "w1"), "--copies", "2", "--format", "webp"]) == 1
+    assert "0 processed (0 outputs), 5 skipped, 3 failed" in capsys.readouterr().err
+    assert _checksums(tmp_path / "w1") == runs[0]
+
+
+def test_resume_repairs_every_kill_state(src, tmp_path):
+    for rel in BROKEN:
+        (src / rel).unlink()
+    clean, dst = tmp_path / "clean", tmp_path / "out"
+    assert main(["augment", str(src), str(clean), "--copies", "2", "-q"]) == 0
+    assert main(["augment", str(src), str(dst), "--copies", "2", "-q"]) == 0
+    # what a kill can leave: a missing output, an output renamed but not yet in the manifest,
+    # a manifest line cut short, a temporary file
+    (dst / "cats/rgb_aug1.png").unlink()
+    lines = (dst / "manifest.jsonl").read_text().splitlines(keepends=True)
+    kept = [line for line in lines if '"output":"top_aug0.png"' not in line]
+    (dst / "manifest.jsonl").write_text("".join(kept) + kept[-1][:20])
+    (dst / "cats" / ".rgb_aug1.png.x1y2.augkit-tmp").write_bytes(b"\x89PNG half")
+    assert main(["augment", str(src), str(dst), "--copies", "2", "-q"]) == 0
+    assert _checksums(dst) == _checksums(clean)
+    assert len(_manifest(dst)) == 10 and len({e["output"] for e in _manifest(dst)}) == 10
+
+
+def test_resume_after_a_real_kill(tmp_path):
+    src, dst, clean = tmp_path / "src", tmp_path / "out", tmp_path / "clean"
+    (src / "noise").mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for i in range(150):  # incompressible noise: slow enough to encode that the kill lands mid-run
+        Image.fromarray(rng.integers(0, 256, (160, 160, 3), dtype=np.uint8)).save(src / "noise" / f"n{i:03d}.png",
+                                                                                compress_level=0)
+    command = [sys.executable, "-m", "augkit", "augment", str(src), str(dst), "--workers", "1", "--copies", "2"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manifest = dst / "manifest.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if manifest.exists() and manifest.read_text().count("\n") >= 3:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.002)
+    assert proc.wait(30) == -signal.SIGKILL, "the run ended before it could be killed"
+    made = [p for p in dst.rglob("*_aug*.png") if not p.name.startswith(".")]
+    assert 0 < len(made) < 300
+    for path in made:  # whatever has its final name is complete
+        assert read_image(path).shape == (160, 160, 3)
+    assert subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE).returncode == 0
+    assert main(["augment", str(src), str(clean), "--copies", "2", "-q"]) == 0
+    assert _checksums(dst) == _checksums(clean)
+    outputs = [e["output"] for e in _manifest(dst)]
+    assert len(outputs) == len(set(outputs)) == 300
+
+
+def test_refuses_unsafe_folders_and_bad_usage(src, tmp_path, capsys):
+    before = _checksums(src)
+    cases = [
+        (["augment", str(src), str(src / "cats" / "out")], "inside SRC"),
+        (["augment", str(src), str(src)], "is SRC"),
+        (["augment", str(src / "cats"), str(src)], "SRC"),
+        (["augment", str(tmp_path / "missing"), str(tmp_path / "o")], "does not exist"),
+        (["augment", str(src), str(tmp_path / "o"), "--copies", "0"], "--copies: must be an integer >= 1, got '0'"),
+        (["augment", str(src), str(tmp_path / "o"), "--preset", "nope"], "--preset: invalid choice: 'nope'"),
+        (["augment", str(src), str(tmp_path / "o"), "--quality", "101"], "--quality"),
+        (["augment", str(src), str(tmp_path / "o"), "--format", "gif"], "--format"),
+    ]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"name": "Shift", "dx": "far"}')
+    cases.append((["augment", str(src), str(tmp_path / "o"), "--pipeline", str(bad)], f"--pipeline {bad}"))
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+    assert _checksums(src) == before
+    assert not (tmp_path / "o").exists()
+
+
+def test_existing_destination_rules(src, tmp_path, capsys):
+    dst = tmp_path / "out"
+    dst.mkdir()
+    (dst / "precious.txt").write_text("mine")
+    assert main(["augment", str(src), str(dst)]) == 2
+    assert "not an augkit output folder" in capsys.readouterr().err
+    other = tmp_path / "other"
+    main(["augment", str(src), str(other), "-q"])
+    assert main(["augment", str(src), str(other), "--seed", "1"]) == 2
+    assert "seed differ" in capsys.readouterr().err
+    first = _outputs(other)
+    assert main(["augment", str(src), str(other), "--seed", "1", "--overwrite", "-q"]) == 1
+    assert _outputs(other).keys() == first.keys() and _outputs(other) != first
+
+
+def test_dry_run_writes_nothing(src, tmp_path, capsys):
+    dst = tmp_path / "out"
+    assert main(["augment", str(src), str(dst), "--dry-run", "--copies", "2", "--format", "png"]) == 0
+    captured = capsys.readouterr()
+    assert "cats/photo.jpg -> cats/photo_aug1.png" in captured.out
+    assert "8 images to process (16 outputs)" in captured.err
+    assert not dst.exists()
+
+
+def test_include_original_and_format_conversion(src, tmp_path):
+    dst = tmp_path / "out"
+    assert main(["augment", str(src), str(dst), "--include-original", "--format", "jpg", "--quality", "80",
+                 "-q"]) == 1
+    assert (dst / "cats/photo.jpg").read_bytes() == (src / "cats/photo.jpg").read_bytes()  # same format: copied
+    assert read_image(dst / "cats/rgb.jpg").shape == (12, 10, 3)
+    assert read_image(dst / "dogs/deep/rgba_aug0.jpg").shape == (12, 10, 3)
+    originals = [e for e in _manifest(dst) if e.get("copy", 0) is None]
+    assert len(originals) == 5
+
+
+def test_preview_grid(tmp_path, capsys):
+    out = tmp_path / "grid.png"
+    assert main(["preview", "-o", str(out)]) == 0
+    grid = read_image(out)
+    assert grid.shape[0] > 3 * 256 and grid.shape[1] > 3 * 256  # 3 x 3 tiles of the astronaut
+    face = sorted((Path(A.__file__).resolve().parent.parent / "samples" / "faces" / "face").glob("*.png"))[0]
+    small = tmp_path / "small.png"
+    assert main(["preview", str(face), "--preset", "strong", "--n", "3", "--seed", "2", "-o", str(small)]) == 0
+    sheet = read_image(small)
+    assert 2 * 150 < sheet.shape[1] < 3 * 150  # 2 x 2 tiles of 25 px faces enlarged 6 times
+    original = read_image(face).repeat(6, axis=0).repeat(6, axis=1)
+    np.testing.assert_array_equal(sheet[22:172, 6:156], original)  # first tile, below its label
+    assert main(["preview", str(face), "--preset", "strong", "--n", "3", "--seed", "2",
+                 "-o", str(tmp_path / "again.png")]) == 0
+    assert small.read_bytes() == (tmp_path / "again.png").read_bytes()
+    bad = tmp_path / "bad.png"
+    bad.write_text("nope")
+    assert main(["preview", str(bad)]) == 2
+    assert "not a readable image" in capsys.readouterr().err
+
+
+def test_presets_list_and_print_round_trip(tmp_path, capsys):
+    assert main(["presets"]) == 0
+    listing = capsys.readouterr().out
+    assert listing.startswith("seed ") and "box erase" in listing
+    assert main(["presets", "seed"]) == 0
+    path = tmp_path / "seed.json"
+    path.write_text(capsys.readouterr().out)
+    assert [t.__class__.__name__ for t in A.load(path)] == ["Shift", "Tint", "BoxErase"]
+    assert main(["presets", "nope"]) == 2
+
+
+def test_demo_module_adds_commands(monkeypatch, capsys):
+    def add_commands(subparsers):
+        p = subparsers.add_parser("hello")
+        p.set_defaults(func=lambda args: print("hi from demo") or 0)
+
+    monkeypatch.setitem(sys.modules, "augkit.demo", types.SimpleNamespace(add_commands=add_commands))
+    assert main(["hello"]) == 0
+    assert capsys.readouterr().out == "hi from demo\n"
+
+
+def test_python_dash_m_entry_point():
+    result = subprocess.run([sys.executable, "-m", "augkit", "augment", "--help"], capture_output=True, text=True,
+                            env={**os.environ, "COLUMNS": "100"})
+    assert result.returncode == 0 and "--include-original" in result.stdout
