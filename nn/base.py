@@ -10,7 +10,8 @@ class Parameter:
     Parameters
     ----------
     data : ndarray
-        The values; optimisers update them in place.
+        The values; optimisers update them in place (and may hold views of
+        them), so change them in place too: ``p.data[...] = new``.
     name : str
         Short name used in diagnostics and saved files (``"W"``, ``"b"``).
     decay : bool

@@ -10,6 +10,8 @@ Weight decay is L2 (``g += weight_decay * w``) on parameters whose
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from . import _checks
@@ -17,40 +19,80 @@ from . import _checks
 __all__ = ["Optimizer", "SGD", "Adam"]
 
 
-class Optimizer:
-    """Shared machinery: learning-rate lookup, step counter, per-parameter state."""
+#: Parameters with fewer elements than this are updated on the calling thread:
+#: below ~64k floats a thread hand-off costs more than the update itself.
+PARALLEL_MIN_SIZE = 1 << 16
 
-    def __init__(self, lr, weight_decay=0.0):
+
+class Optimizer:
+    """Shared machinery: learning-rate lookup, step counter, per-parameter state,
+    and optional multi-threaded updates of large parameters.
+
+    ``threads > 1`` splits each large parameter into row blocks updated on a
+    thread pool (NumPy releases the GIL inside its element-wise loops), which
+    matters because an update is memory-bound and single-threaded otherwise.
+    The result is identical to ``threads=1``. The blocks are views of
+    ``Parameter.data``/``grad``: change parameter values in place
+    (``p.data[...] = new``), never by rebinding ``p.data``.
+    """
+
+    def __init__(self, lr, weight_decay=0.0, threads=1):
         name = type(self).__name__
         if not callable(lr):
             lr = _checks.number(name, "lr", lr, low=0.0, low_open=True)
         self.lr = lr
         self.weight_decay = _checks.number(name, "weight_decay", weight_decay, low=0.0)
+        self.threads = _checks.number(name, "threads", threads, low=1, integer=True)
         self.t = 0
         self._state: dict[int, dict] = {}
+        self._pool = None
 
     def current_lr(self) -> float:
         """The learning rate the next `step` will use."""
         return float(self.lr(self.t)) if callable(self.lr) else self.lr
 
-    def _state_for(self, p, names):
-        st = self._state.get(id(p))
-        if st is None or st["param"] is not p:
-            st = {"param": p, "tmp": np.empty_like(p.data)}
-            for n in names:
-                st[n] = np.zeros_like(p.data)
-            self._state[id(p)] = st
-        return st
+    def _state_names(self, p) -> tuple:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _state_for(self, p):
+        entry = self._state.get(id(p))
+        if entry is None or entry["param"] is not p:
+            arrays = {"tmp": np.empty_like(p.data)}
+            for n in self._state_names(p):
+                arrays[n] = np.zeros_like(p.data)
+            blocks = []
+            rows = p.data.shape[0] if p.data.ndim else 0
+            if self.threads > 1 and p.data.size >= PARALLEL_MIN_SIZE and rows >= self.threads:
+                cuts = np.linspace(0, rows, self.threads + 1).astype(int)
+                blocks = [(p.data[a:b], p.grad[a:b], {k: v[a:b] for k, v in arrays.items()})
+                          for a, b in zip(cuts[:-1], cuts[1:])]
+            entry = {"param": p, "arrays": arrays, "blocks": blocks}
+            self._state[id(p)] = entry
+        return entry
 
     def step(self, params) -> None:
         """Apply one update to every parameter in ``params``."""
         lr = self.current_lr()
+        jobs = []
         for p in params:
-            self._update(p, lr)
+            entry = self._state_for(p)
+            if entry["blocks"]:
+                jobs += [(data, grad, p.decay, st) for data, grad, st in entry["blocks"]]
+            else:
+                self._update(p.data, p.grad, p.decay, entry["arrays"], lr)
+        if jobs:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="nn-optim")
+            for f in [self._pool.submit(self._update, *job, lr) for job in jobs]:
+                f.result()
         self.t += 1
 
-    def _update(self, p, lr):  # pragma: no cover - abstract
+    def _update(self, data, grad, decay, st, lr):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def __getstate__(self):
+        state = dict(self.__dict__, _pool=None)
+        return state
 
 
 class SGD(Optimizer):
@@ -67,6 +109,8 @@ class SGD(Optimizer):
     nesterov : bool, default False
         Needs ``momentum > 0``.
     weight_decay : float >= 0, default 0
+    threads : int >= 1, default 1
+        Threads for updating large parameters (see `Optimizer`).
 
     Examples
     --------
@@ -77,8 +121,8 @@ class SGD(Optimizer):
     array([0.8])
     """
 
-    def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
-        super().__init__(lr, weight_decay)
+    def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0, threads=1):
+        super().__init__(lr, weight_decay, threads)
         self.momentum = _checks.number("SGD", "momentum", momentum, low=0.0, high=1.0, high_open=True)
         if nesterov not in (True, False):
             raise ValueError(f"SGD: nesterov must be True or False, got {nesterov!r}")
@@ -86,31 +130,29 @@ class SGD(Optimizer):
             raise ValueError("SGD: nesterov=True needs momentum > 0, got momentum=0.0")
         self.nesterov = bool(nesterov)
 
-    def _decayed_grad(self, p, tmp):
-        """``grad + weight_decay * data`` (in ``tmp``) or ``grad`` itself."""
-        if self.weight_decay and p.decay:
-            np.multiply(p.data, self.weight_decay, out=tmp)
-            tmp += p.grad
-            return tmp
-        return p.grad
+    def _state_names(self, p):
+        return ("v",) if self.momentum else ()
 
-    def _update(self, p, lr):
-        st = self._state_for(p, ("v",) if self.momentum else ())
+    def _update(self, data, grad, decay, st, lr):
         tmp = st["tmp"]
-        g = self._decayed_grad(p, tmp)
+        g = grad
+        if self.weight_decay and decay:
+            np.multiply(data, self.weight_decay, out=tmp)
+            tmp += grad
+            g = tmp
         if self.momentum:
             v = st["v"]
             v *= self.momentum
             v += g
             if self.nesterov:
                 np.multiply(g, -lr, out=tmp)
-                p.data += tmp
+                data += tmp
                 np.multiply(v, -lr * self.momentum, out=tmp)
-                p.data += tmp
+                data += tmp
                 return
             g = v
         np.multiply(g, -lr, out=tmp)
-        p.data += tmp
+        data += tmp
 
     def __repr__(self):
         return (f"SGD(lr={self.lr!r}, momentum={self.momentum}, nesterov={self.nesterov}, "
@@ -128,6 +170,8 @@ class Adam(Optimizer):
     eps : float > 0, default 1e-8
     weight_decay : float >= 0, default 0
         L2 penalty added to the gradient (not decoupled as in AdamW).
+    threads : int >= 1, default 1
+        Threads for updating large parameters (see `Optimizer`).
 
     Examples
     --------
@@ -138,8 +182,8 @@ class Adam(Optimizer):
     array([0.9])
     """
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(lr, weight_decay)
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, threads=1):
+        super().__init__(lr, weight_decay, threads)
         try:
             b1, b2 = betas
         except (TypeError, ValueError):
@@ -148,16 +192,17 @@ class Adam(Optimizer):
                       _checks.number("Adam", "betas[1]", b2, low=0.0, high=1.0, high_open=True))
         self.eps = _checks.number("Adam", "eps", eps, low=0.0, low_open=True)
 
-    def _update(self, p, lr):
+    def _state_names(self, p):
+        return ("m", "v", "g") if self.weight_decay and p.decay else ("m", "v")
+
+    def _update(self, data, grad, decay, st, lr):
         b1, b2 = self.betas
-        decay = bool(self.weight_decay and p.decay)
-        st = self._state_for(p, ("m", "v", "g") if decay else ("m", "v"))
         tmp, m, v = st["tmp"], st["m"], st["v"]
-        g = p.grad
-        if decay:
+        g = grad
+        if self.weight_decay and decay:
             g = st["g"]
-            np.multiply(p.data, self.weight_decay, out=g)
-            g += p.grad
+            np.multiply(data, self.weight_decay, out=g)
+            g += grad
         m *= b1
         np.multiply(g, 1 - b1, out=tmp)
         m += tmp
@@ -172,7 +217,7 @@ class Adam(Optimizer):
         tmp += self.eps
         np.divide(m, tmp, out=tmp)
         tmp *= -lr / c1
-        p.data += tmp
+        data += tmp
 
     def __repr__(self):
         return f"Adam(lr={self.lr!r}, betas={self.betas}, eps={self.eps}, weight_decay={self.weight_decay})"

@@ -270,4 +270,4 @@ def _format_record(r, epochs):
     s = f"epoch {r['epoch']}/{epochs}  loss {r['loss']:.4f}  train_acc {r['train_acc']:.4f}"
     if "val_loss" in r:
         s += f"  val_loss {r['val_loss']:.4f}  val_acc {r['val_acc']:.4f}"
-    return s + f"  {r['time']:.2f}s (data {r['data_time']:.2f}s)"
+    return s + f"  {r['time']:.3f}s (data {r['data_time']:.3f}s)"

@@ -110,3 +110,28 @@ def test_schedules_are_pure_functions_of_step():
 def test_bad_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("make", [lambda th: SGD(0.1, momentum=0.9, weight_decay=0.01, threads=th),
+                                  lambda th: SGD(0.1, momentum=0.9, nesterov=True, threads=th),
+                                  lambda th: Adam(0.01, weight_decay=0.1, threads=th)])
+def test_threaded_updates_equal_single_threaded(make):
+    def run(threads):
+        rng = np.random.default_rng(0)
+        # 300 x 300 = 90,000 elements: above PARALLEL_MIN_SIZE, so it is split in blocks
+        params = [Parameter(rng.standard_normal((300, 300)), "W"), Parameter(rng.standard_normal(300), "b", decay=False)]
+        opt = make(threads)
+        for _ in range(3):
+            for p in params:
+                p.grad[...] = rng.standard_normal(p.data.shape)
+            opt.step(params)
+        return opt, params
+    opt2, p2 = run(2)
+    assert opt2._state[id(p2[0])]["blocks"], "the large parameter should have been split"
+    for a, b in zip(run(1)[1], p2):
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_threads_argument_is_checked():
+    with pytest.raises(ValueError, match=r"SGD: threads must lie in \[1, inf\), got 0"):
+        SGD(0.1, threads=0)
