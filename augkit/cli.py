@@ -21,6 +21,7 @@ import importlib
 import json
 import math
 import os
+import posixpath
 import signal
 import sys
 import time
@@ -96,14 +97,16 @@ def _source_key(rel: str) -> int:
 def _scan(src: Path):
     """Sorted relative POSIX paths of the image files under ``src`` and the number of other files."""
     images, others = [], 0
-    for dirpath, dirnames, filenames in os.walk(src):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    top = os.fspath(src)
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        reldir = os.path.relpath(dirpath, top).replace(os.sep, "/")
+        prefix = "" if reldir == "." else reldir + "/"
         for name in filenames:
             if name.startswith("."):
                 continue
-            rel = (Path(dirpath) / name).relative_to(src).as_posix()
-            if Path(name).suffix.lower() in IMAGE_EXTENSIONS:
-                images.append(rel)
+            if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS:
+                images.append(prefix + name)
             else:
                 others += 1
     return sorted(images), others
@@ -111,10 +114,11 @@ def _scan(src: Path):
 
 def _outputs(rel, copies, fmt, include_original):
     """``[(copy, output_rel)]`` for one source; copy None is the original."""
-    path = Path(rel)
-    ext = path.suffix if fmt == "same" else FORMATS[fmt]
-    outs = [(None, path.with_suffix(ext).as_posix())] if include_original else []
-    return outs + [(k, path.with_name(f"{path.stem}_aug{k}{ext}").as_posix()) for k in range(copies)]
+    stem, ext = posixpath.splitext(rel)
+    if fmt != "same":
+        ext = FORMATS[fmt]
+    outs = [(None, stem + ext)] if include_original else []
+    return outs + [(k, f"{stem}_aug{k}{ext}") for k in range(copies)]
 
 
 def _failure_reason(path: Path, exc: Exception) -> str:
@@ -182,18 +186,17 @@ def _line(entry) -> str:
 def _process(job, src, dst, pipe, seed, quality):
     """Decode one source and write its pending outputs; returns (entries, error or None)."""
     rel, key, todo = job
-    path = src / rel
+    path = os.path.join(src, rel)
     try:
         image = read_image(path, mode=None)
     except Exception as exc:  # any decoder failure is a per-file report, never the end of the run
-        return [], _failure_reason(path, exc)
+        return [], _failure_reason(Path(path), exc)
     entries = []
     try:
         for k, out_rel in todo:
-            target = dst / out_rel
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target = os.path.join(dst, out_rel)
             if k is None:
-                if target.suffix.lower() == path.suffix.lower():
+                if os.path.splitext(out_rel)[1].lower() == os.path.splitext(rel)[1].lower():
                     copy_file(path, target)
                 else:
                     write_image(image, target, quality)
@@ -267,7 +270,8 @@ def _cmd_augment(args) -> int:
               f"nothing written", file=sys.stderr)
         return 0
 
-    dst.mkdir(parents=True, exist_ok=True)
+    for folder in sorted({posixpath.dirname(o) for _, _, todo in jobs for _, o in todo} | {""}):
+        (dst / folder).mkdir(parents=True, exist_ok=True)
     for stale in dst.rglob(f"*{TMP_SUFFIX}"):  # left by a killed run; ours by name, never a user's file
         stale.unlink()
     _write_lines_atomic(run_path, [json.dumps({"augkit_version": augkit.__version__, **config}, indent=2) + "\n"])

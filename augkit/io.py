@@ -28,6 +28,7 @@ from PIL import Image, ImageOps
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm")
 MODES = ("RGB", "L", "RGBA", None)
 TMP_SUFFIX = ".augkit-tmp"
+_ORIENTATION = 0x0112
 
 _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 _KEEP = {"1": "L", "L": "L", "LA": "LA", "RGB": "RGB", "RGBA": "RGBA", "PA": "RGBA"}
@@ -78,7 +79,8 @@ def read_image(path, mode="RGB") -> np.ndarray:
         raise ValueError(f"read_image: mode must be one of 'RGB', 'L', 'RGBA' or None, got {mode!r}")
     with Image.open(path) as img:
         img.load()
-        img = ImageOps.exif_transpose(img)
+        if img.getexif().get(_ORIENTATION, 1) != 1:  # exif_transpose copies even when nothing turns
+            img = ImageOps.exif_transpose(img)
     if img.mode in _SIXTEEN_BIT:
         scaled = np.asarray(img, dtype=np.float32) / np.float32(257.0)
         if mode is None:

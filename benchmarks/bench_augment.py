@@ -1,0 +1,138 @@
+"""``augkit augment`` throughput against the decode/encode bound, for several worker counts.
+
+    python benchmarks/bench_augment.py [--n 300] [--size 256] [--format jpg] [--workers 1,2] [--out FILE]
+
+It makes a folder of photo-like images on the fly (random crops of the sample
+photographs, in two class folders), then measures, with the same number of
+threads:
+
+- ``bound``: a plain Pillow loop that reads each file and writes it again in
+  the same format and quality (decode + encode, nothing else);
+- ``augment``: ``augkit augment SRC DST --copies 1 --preset seed`` run
+  in-process (kernels warmed up first), which decodes, augments, encodes,
+  writes atomically and keeps the manifest.
+
+Each figure is the best of ``--repeat`` runs; the ratio augment / bound says
+how close augment comes to what decoding and encoding alone allow.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numba
+import numpy as np
+import PIL
+from PIL import Image
+
+import augkit
+from augkit.cli import main as augkit_main
+
+SAMPLES = Path(augkit.__file__).resolve().parent.parent / "samples" / "images"
+
+
+def make_folder(root: Path, n: int, size: int, fmt: str, quality: int) -> Path:
+    photos = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(SAMPLES.glob("*.png"))]
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        photo = photos[i % len(photos)]
+        h, w = photo.shape[:2]
+        ch, cw = rng.integers(h // 2, h + 1), rng.integers(w // 2, w + 1)
+        y, x = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+        tile = Image.fromarray(photo[y:y + ch, x:x + cw]).resize((size, size), Image.BILINEAR)
+        folder = root / ("a" if i % 2 else "b")
+        folder.mkdir(parents=True, exist_ok=True)
+        tile.save(folder / f"img{i:05d}.{fmt}", quality=quality)
+    return root
+
+
+def bound(src: Path, dst: Path, workers: int, quality: int) -> None:
+    files = sorted(p for p in src.rglob("*") if p.is_file())
+
+    def copy(path):
+        target = dst / path.relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with Image.open(path) as img:
+            img.load()
+            img.save(target, quality=quality)
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(copy, files))
+
+
+def augment(src: Path, dst: Path, workers: int, quality: int) -> None:
+    status = augkit_main(["augment", str(src), str(dst), "--workers", str(workers), "--quality", str(quality),
+                          "--preset", "seed", "--seed", "0", "-q"])
+    assert status == 0, status
+
+
+def best_time(fn, src, scratch: Path, workers, quality, repeat):
+    times = []
+    for r in range(repeat):
+        dst = scratch / f"{fn.__name__}_{workers}_{r}"
+        start = time.perf_counter()
+        fn(src, dst, workers, quality)
+        times.append(time.perf_counter() - start)
+        shutil.rmtree(dst)
+    return min(times)
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count()
+    return (f"{cpu}, {cores} usable cores; Python {platform.python_version()}, NumPy {np.__version__}, "
+            f"Pillow {PIL.__version__}, numba {numba.__version__}, augkit {augkit.__version__}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=300, help="images in the folder")
+    ap.add_argument("--size", type=int, default=256, help="image side in pixels")
+    ap.add_argument("--format", choices=["jpg", "png", "webp"], default="jpg")
+    ap.add_argument("--quality", type=int, default=95)
+    ap.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", help="also write the markdown table to this file")
+    args = ap.parse_args(argv)
+    workers = [int(w) for w in args.workers.split(",")]
+
+    with tempfile.TemporaryDirectory(prefix="augkit-bench-") as tmp:
+        scratch = Path(tmp)
+        src = make_folder(scratch / "src", args.n, args.size, args.format, args.quality)
+        augment(src, scratch / "warmup", 1, args.quality)  # loads the compiled kernels once
+        rows = []
+        for w in workers:
+            t_bound = best_time(bound, src, scratch, w, args.quality, args.repeat)
+            t_aug = best_time(augment, src, scratch, w, args.quality, args.repeat)
+            rows.append((w, args.n / t_bound, args.n / t_aug))
+
+    lines = [f"`augkit augment` vs a plain Pillow read + write loop: {args.n} {args.format.upper()} images "
+             f"{args.size}x{args.size} RGB (quality {args.quality}), preset `seed`, 1 copy, best of {args.repeat}.",
+             "", f"Machine: {machine()}.", "",
+             "| workers | bound (decode + encode), images/s | augment, images/s | augment / bound |",
+             "|---:|---:|---:|---:|"]
+    lines += [f"| {w} | {b:.0f} | {a:.0f} | {a / b:.2f} |" for w, b, a in rows]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+
+
+if __name__ == "__main__":
+    main()
