@@ -24,6 +24,8 @@ tested against and the path masks take.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 _kernels = None
@@ -99,8 +101,9 @@ def map_edges(x, g):
 
 def tint_u8(scale, offset):
     """The uint8 form of ``x * scale + offset``: ``("add", k)`` when every scale is 1, else a LUT."""
-    if np.all(scale == 1.0):
-        return ("add", np.floor(offset + 0.5).astype(np.int64))
+    if all(v == 1.0 for v in scale):
+        return ("add", np.array([math.floor(o + 0.5) for o in offset], dtype=np.int64))
+    scale, offset = np.asarray(scale, np.float64), np.asarray(offset, np.float64)
     levels = np.arange(256, dtype=np.float64)
     table = np.floor(levels[None, :] * scale[:, None] + offset[:, None] + 0.5)
     return ("lut", np.clip(table, 0, 255).astype(np.uint8))
@@ -120,6 +123,8 @@ def colour_u8(colour, values):
     if colour is None:
         return values
     if colour[0] == "add":
+        if values.ndim == 1:
+            return np.array([min(max(int(v) + int(k), 0), 255) for v, k in zip(values, colour[1])], np.uint8)
         return np.clip(values.astype(np.int64) + colour[1], 0, 255).astype(np.uint8)
     return colour[1][np.arange(values.shape[-1]), values]
 
@@ -323,13 +328,14 @@ def render(plan, img):
         boxes, boxcols = _EMPTY_BOXES, np.zeros((0, plan.channels), plan.dtype)
     if plan.dtype == np.uint8:
         colour = plan.colour
+        zeros = np.zeros(plan.channels, np.uint8)
         if colour is None:
-            mode, add, lut = 0, np.zeros(plan.channels, np.int64), _NO_LUT
+            mode, pos, neg, lut = 0, zeros, zeros, _NO_LUT
         elif colour[0] == "add":
-            mode, add, lut = 1, colour[1], _NO_LUT
+            mode, (pos, neg), lut = 1, _split_add(colour[1]), _NO_LUT
         else:
-            mode, add, lut = 2, np.zeros(plan.channels, np.int64), colour[1]
-        k._render_u8(img, out, _geo(plan), mode, add, lut, fill, boxes, len(inside), boxcols)
+            mode, pos, neg, lut = 2, zeros, zeros, colour[1]
+        k._render_u8(img, out, _geo(plan), mode, pos, neg, lut, fill, boxes, len(inside), boxcols)
     else:
         steps = plan.colour or []
         scales = np.array([s for s, _ in steps], np.float32).reshape(len(steps), plan.channels)
@@ -340,6 +346,12 @@ def render(plan, img):
 
 
 _NO_LUT = np.zeros((1, 256), dtype=np.uint8)
+
+
+def _split_add(k):
+    """``clip(x + k)`` as a saturating add of ``pos`` then a saturating subtract of ``neg`` (uint8)."""
+    k = [min(max(int(v), -255), 255) for v in k]
+    return np.array([max(v, 0) for v in k], np.uint8), np.array([max(-v, 0) for v in k], np.uint8)
 
 
 def render_numpy(plan, arr):

@@ -196,8 +196,10 @@ class RandomCrop(_SizedCrop):
     def sample_params(self, rng, shape):
         top, bottom, left, right = self._padded(shape)
         h, w = shape[0] + top + bottom, shape[1] + left + right
-        y, x = rng.integers(0, (h - self.height + 1, w - self.width + 1))
-        return {"x": int(x), "y": int(y)}
+        u = rng.random(2)
+        # floor(u * n) is uniform on 0..n-1; min() guards the u -> 1 rounding edge.
+        return {"x": min(int(u[0] * (w - self.width + 1)), w - self.width),
+                "y": min(int(u[1] * (h - self.height + 1)), h - self.height)}
 
     def check_params(self, params, shape):
         super().check_params(params, shape)
@@ -379,15 +381,16 @@ class BoxErase(Transform):
         area = h * w
         (slo, shi), (rlo, rhi) = self.scale, self._log_ratio
         for _ in range(n):
-            draws = rng.random(20)
+            draws = rng.random(22)
             for t in range(10):
                 erase_area = area * (slo + draws[2 * t] * (shi - slo))
                 aspect = math.exp(rlo + draws[2 * t + 1] * (rhi - rlo))
                 bh = int(round(math.sqrt(erase_area * aspect)))
                 bw = int(round(math.sqrt(erase_area / aspect)))
                 if 0 < bh < h and 0 < bw < w:
-                    y, x = rng.integers(0, (h - bh + 1, w - bw + 1))
-                    boxes.append([int(x), int(y), int(x) + bw, int(y) + bh])
+                    y = min(int(draws[20] * (h - bh + 1)), h - bh)
+                    x = min(int(draws[21] * (w - bw + 1)), w - bw)
+                    boxes.append([x, y, x + bw, y + bh])
                     break
         params = {"boxes": boxes}
         if self.fill == "random":
