@@ -184,7 +184,11 @@ def _line(entry) -> str:
 
 
 def _process(job, src, dst, pipe, seed, quality):
-    """Decode one source and write its pending outputs; returns (entries, error or None)."""
+    """Decode one source and write its pending outputs; returns ([(output, manifest line)], error or None).
+
+    Runs on a worker thread; the manifest lines are made here so that the
+    main thread, which holds the GIL for them, has little to do per image.
+    """
     rel, key, todo = job
     path = os.path.join(src, rel)
     try:
@@ -200,12 +204,13 @@ def _process(job, src, dst, pipe, seed, quality):
                     copy_file(path, target)
                 else:
                     write_image(image, target, quality)
-                entries.append({"source": rel, "output": out_rel, "copy": None, "params": None})
+                entries.append((out_rel, _line({"source": rel, "output": out_rel, "copy": None, "params": None})))
                 continue
             rng = [seed, key, k]
             out = pipe(image=image, rng=rng, record=True)
             write_image(out["image"], target, quality)
-            entries.append({"source": rel, "output": out_rel, "copy": k, "rng": rng, "params": out["params"]})
+            entries.append((out_rel, _line({"source": rel, "output": out_rel, "copy": k, "rng": rng,
+                                            "params": out["params"]})))
     except Exception as exc:
         return entries, f"{type(exc).__name__}: {exc}"
     return entries, None
@@ -277,7 +282,7 @@ def _cmd_augment(args) -> int:
     _write_lines_atomic(run_path, [json.dumps({"augkit_version": augkit.__version__, **config}, indent=2) + "\n"])
     _write_lines_atomic(manifest_path, [_line(e) for e in done.values()])
 
-    results = dict(done)
+    results = {out_rel: _line(entry) for out_rel, entry in done.items()}
     failures = {}
     processed = written = 0
     interrupted = False
@@ -305,9 +310,9 @@ def _cmd_augment(args) -> int:
                 for future in futures:
                     rel = running.pop(future)[0]
                     entries, error = future.result()
-                    for entry in entries:
-                        manifest.write(_line(entry))
-                        results[entry["output"]] = entry
+                    for out_rel, line in entries:
+                        manifest.write(line)
+                        results[out_rel] = line
                     written += len(entries)
                     if error is None:
                         processed += 1
@@ -338,7 +343,7 @@ def _cmd_augment(args) -> int:
               file=sys.stderr)
         return 130
     order = {o: i for i, o in enumerate(seen)}
-    lines = [_line(e) for e in sorted(results.values(), key=lambda e: order[e["output"]])]
+    lines = [results[o] for o in sorted(results, key=order.__getitem__)]
     lines += [_line({"source": rel, "error": failures[rel]}) for rel in sources if rel in failures]
     _write_lines_atomic(manifest_path, lines)
     if not args.quiet:
