@@ -335,7 +335,8 @@ def _cmd_augment(args) -> int:
                     future.cancel()
                 collect([f for f in list(running) if not f.cancelled()])
     finally:
-        signal.signal(signal.SIGTERM, previous_handler) if previous_handler is not None else None
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
     elapsed = time.perf_counter() - start
 
     if interrupted:
