@@ -66,47 +66,56 @@ def _pattern_row(values, n_pixels):
 
 @njit(inline="always", **_OPTS)
 def _fill_span(dst, start, fill_row, first, count):
-    for j in range(count):
-        dst[start + np.uint64(j)] = fill_row[first + np.uint64(j)]
+    if count > 0:
+        d = dst[start:start + count]
+        f = fill_row[first:first + count]
+        for j in range(np.uint64(count)):
+            d[j] = f[j]
 
 
 @njit(inline="always", **_OPTS)
 def _boxes(out, boxes, nbox, boxcols):
     out_w, channels = out.shape[1], out.shape[2]
-    C = np.uint64(channels)
     dst = out.reshape(-1)
     for b in range(nbox):
         y0, y1, x0, x1 = boxes[b, 0], boxes[b, 1], boxes[b, 2], boxes[b, 3]
         row = _pattern_row(boxcols[b], x1 - x0)
-        n = np.uint64(x1 - x0) * C
         for r in range(y0, y1):
-            o0 = (np.uint64(r) * np.uint64(out_w) + np.uint64(x0)) * C
-            for j in range(n):
-                dst[o0 + j] = row[j]
+            _fill_span(dst, (r * out_w + x0) * channels, row, 0, (x1 - x0) * channels)
 
 
 @njit(inline="always", **_OPTS)
 def _copy_span(src, dst, i0, o0, n_valid, channels, c_sign):
-    """Copy one row's valid span, forwards or (for a horizontal flip) pixel-reversed."""
-    C = np.uint64(channels)
-    n = np.uint64(n_valid) * C
+    """Copy one row's valid span, forwards or (for a horizontal flip) pixel-reversed.
+
+    ``i0`` is the flat index of the first source pixel read: the leftmost for
+    a forward map, the rightmost for a reversed one. Working on slice views of
+    the row (rather than offsets into the whole image) lets LLVM vectorise
+    whatever order the rows come in (a vertical flip reads them backwards).
+    """
+    n = n_valid * channels
+    d = dst[o0:o0 + n]
     if c_sign == 1:
-        for j in range(n):
-            dst[o0 + j] = src[i0 + j]
-    elif channels == 3:
-        # i0 is the start of the last source pixel; output pixel x reads i0 - 3x.
+        s = src[i0:i0 + n]
+        for j in range(np.uint64(n)):
+            d[j] = s[j]
+        return
+    s = src[i0 - n + channels:i0 + channels]
+    C = np.uint64(channels)
+    last = np.uint64(n - channels)
+    if channels == 3:
         for x in range(np.uint64(n_valid)):
-            s = i0 - x * np.uint64(3)
-            d = o0 + x * np.uint64(3)
-            dst[d] = src[s]
-            dst[d + _U1] = src[s + _U1]
-            dst[d + _U2] = src[s + _U2]
+            k = last - x * np.uint64(3)
+            o = x * np.uint64(3)
+            d[o] = s[k]
+            d[o + _U1] = s[k + _U1]
+            d[o + _U2] = s[k + _U2]
     else:
         for x in range(np.uint64(n_valid)):
-            s = i0 - x * C
-            d = o0 + x * C
+            k = last - x * C
+            o = x * C
             for c in range(C):
-                dst[d + c] = src[s + c]
+                d[o + c] = s[k + c]
 
 
 @njit(**_OPTS)
@@ -118,36 +127,44 @@ def _render_u8(img, out, geo, mode, pos, neg, lut, fill, boxes, nbox, boxcols):
     lut_flat = lut.reshape(-1)
     r_sign, r_off, r_lo, r_hi = geo[0], geo[1], geo[2], geo[3]
     c_sign, c_off, c_lo, c_hi = geo[4], geo[5], geo[6], geo[7]
-    C = np.uint64(channels)
-    row_len = np.uint64(out_w) * C
+    row_len = out_w * channels
     fill_row = _pattern_row(fill, out_w)
     n_valid = max(c_hi - c_lo, 0)
     pos_row = _pattern_row(pos, n_valid)
     neg_row = _pattern_row(neg, n_valid)
     chan_row = _pattern_row(np.arange(channels).astype(np.uint64) * np.uint64(256), n_valid)
-    n = np.uint64(n_valid) * C
-    left = np.uint64(c_lo) * C
-    right = np.uint64(c_hi) * C if n_valid > 0 else left
-    # Source offset (within a row) of the first valid pixel read: the first one
-    # for a forward map, the last one for a reversed map.
+    n = n_valid * channels
+    left = c_lo * channels
+    right = c_hi * channels if n_valid > 0 else left
     first_col = c_off + c_lo if c_sign == 1 else c_off - c_lo
     for r in range(out_h):
-        ob = np.uint64(r) * row_len
+        ob = r * row_len
         if r < r_lo or r >= r_hi or n_valid == 0:
-            _fill_span(dst, ob, fill_row, np.uint64(0), row_len)
+            _fill_span(dst, ob, fill_row, 0, row_len)
             continue
-        i0 = (np.uint64(r_sign * r + r_off) * np.uint64(in_w) + np.uint64(first_col)) * C
-        _fill_span(dst, ob, fill_row, np.uint64(0), left)
+        i0 = ((r_sign * r + r_off) * in_w + first_col) * channels
+        _fill_span(dst, ob, fill_row, 0, left)
         _fill_span(dst, ob + right, fill_row, right, row_len - right)
         o0 = ob + left
-        _copy_span(src, dst, i0, o0, n_valid, channels, c_sign)
-        # Colour in place on the span just written (still in L1): vectorises.
-        if mode == 1:
-            for j in range(n):
-                dst[o0 + j] = _sub_sat(_add_sat(dst[o0 + j], pos_row[j]), neg_row[j])
-        elif mode == 2:
-            for j in range(n):
-                dst[o0 + j] = lut_flat[chan_row[j] + np.uint64(dst[o0 + j])]
+        d = dst[o0:o0 + n]
+        if mode == 0 or c_sign == -1:
+            _copy_span(src, dst, i0, o0, n_valid, channels, c_sign)
+            # In place on the span just written (still in L1); written with d
+            # alone so LLVM sees no aliasing and vectorises.
+            if mode == 1:
+                for j in range(np.uint64(n)):
+                    d[j] = _sub_sat(_add_sat(d[j], pos_row[j]), neg_row[j])
+            elif mode == 2:
+                for j in range(np.uint64(n)):
+                    d[j] = lut_flat[chan_row[j] + np.uint64(d[j])]
+        else:
+            s = src[i0:i0 + n]
+            if mode == 1:
+                for j in range(np.uint64(n)):
+                    d[j] = _sub_sat(_add_sat(s[j], pos_row[j]), neg_row[j])
+            else:
+                for j in range(np.uint64(n)):
+                    d[j] = lut_flat[chan_row[j] + np.uint64(s[j])]
     _boxes(out, boxes, nbox, boxcols)
 
 
@@ -159,8 +176,7 @@ def _render_f32(img, out, geo, scales, offsets, fill, boxes, nbox, boxcols):
     dst = out.reshape(-1)
     r_sign, r_off, r_lo, r_hi = geo[0], geo[1], geo[2], geo[3]
     c_sign, c_off, c_lo, c_hi = geo[4], geo[5], geo[6], geo[7]
-    C = np.uint64(channels)
-    row_len = np.uint64(out_w) * C
+    row_len = out_w * channels
     fill_row = _pattern_row(fill, out_w)
     n_valid = max(c_hi - c_lo, 0)
     steps = scales.shape[0]
@@ -169,23 +185,26 @@ def _render_f32(img, out, geo, scales, offsets, fill, boxes, nbox, boxcols):
     for k in range(steps):
         scale_rows[k] = _pattern_row(scales[k], n_valid)
         offset_rows[k] = _pattern_row(offsets[k], n_valid)
-    n = np.uint64(n_valid) * C
-    left = np.uint64(c_lo) * C
-    right = np.uint64(c_hi) * C if n_valid > 0 else left
+    n = n_valid * channels
+    left = c_lo * channels
+    right = c_hi * channels if n_valid > 0 else left
     first_col = c_off + c_lo if c_sign == 1 else c_off - c_lo
     for r in range(out_h):
-        ob = np.uint64(r) * row_len
+        ob = r * row_len
         if r < r_lo or r >= r_hi or n_valid == 0:
-            _fill_span(dst, ob, fill_row, np.uint64(0), row_len)
+            _fill_span(dst, ob, fill_row, 0, row_len)
             continue
-        ib = np.uint64(r_sign * r + r_off) * np.uint64(in_w) * C
-        _fill_span(dst, ob, fill_row, np.uint64(0), left)
+        i0 = ((r_sign * r + r_off) * in_w + first_col) * channels
+        _fill_span(dst, ob, fill_row, 0, left)
         _fill_span(dst, ob + right, fill_row, right, row_len - right)
         o0 = ob + left
-        _copy_span(src, dst, ib + np.uint64(first_col) * C, o0, n_valid, channels, c_sign)
+        _copy_span(src, dst, i0, o0, n_valid, channels, c_sign)
+        d = dst[o0:o0 + n]
         for k in range(steps):
-            for j in range(n):
-                dst[o0 + j] = dst[o0 + j] * scale_rows[k, j] + offset_rows[k, j]
+            sk = scale_rows[k]
+            ok = offset_rows[k]
+            for j in range(np.uint64(n)):
+                d[j] = d[j] * sk[j] + ok[j]
     _boxes(out, boxes, nbox, boxcols)
 
 
