@@ -5,6 +5,7 @@ import numpy as np
 
 from . import plan as _plan
 from ._validate import check_image, check_mask
+from . import _batchfast as _fast
 from .core import _seed_tuple, resolve_rng
 
 
@@ -40,6 +41,10 @@ def run_batch(pipe, images, masks, rng, record):
                              f"got {getattr(masks, 'shape', type(masks).__name__)}")
         check_mask(masks[0], (h, w), "masks[0]")
     owner = type(pipe).__name__
+    items = _fast.supported(pipe) if _seed_tuple(rng) is None else None
+    if items is not None:
+        gen = resolve_rng(rng, None) if rng is not None else pipe._own_stream()
+        return _run_fast(pipe, items, images, stack, masks, gen, record)
     records, plans = [], []
     all_ops = []
     for gen in sample_generators(pipe, n, rng):
@@ -71,6 +76,28 @@ def run_batch(pipe, images, masks, rng, record):
         result["mask"] = np.stack([_plan.run_ops_mask(ops, masks[i], owner=owner) for i, ops in enumerate(all_ops)])
     if record:
         result["params"] = records
+    return result
+
+
+def _replay_ops(pipe, record, shape):
+    steps = []
+    pipe._replay(record, shape, steps)
+    return [op for t, p, s in steps for op in t.ops(p, s)]
+
+
+def _run_fast(pipe, items, images, stack, masks, gen, record):
+    n, h, w, c = stack.shape
+    owner = type(pipe).__name__
+    out, records, slow = _fast.fast_batch(pipe, items, stack, gen, record or masks is not None)
+    for i in slow:
+        # Fill colours the vectorised plan cannot hold: render this sample the general way.
+        out[i] = _plan.run_ops(_replay_ops(pipe, records[i], (h, w, c)), stack[i], owner=owner)
+    result = {"image": out if images.ndim == 4 else out[..., 0]}
+    if masks is not None:
+        result["mask"] = np.stack([_plan.run_ops_mask(_replay_ops(pipe, records[i], (h, w, c)), masks[i], owner=owner)
+                                   for i in range(n)])
+    if record:
+        result["params"] = [records[i] for i in range(n)]
     return result
 
 

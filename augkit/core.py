@@ -214,12 +214,17 @@ class Transform:
         """Augment a stack ``(N, H, W[, C])``; every sample gets its own parameters.
 
         Sample ``i`` equals ``self(image=images[i], rng=(*s, i))`` when ``rng`` is an
-        int or a sequence of ints ``s`` (an int counts as ``(s,)``); with a
-        Generator or ``None``, per-sample seeds are drawn from it (or from the
-        pipeline's own stream). All outputs must share one size. Returns a dict
-        with stacked ``"image"`` (and ``"mask"``, ``"params"``). The kernel runs
-        samples in parallel on ``numba.get_num_threads()`` threads (set it with
-        ``numba.set_num_threads`` or the ``NUMBA_NUM_THREADS`` variable).
+        int or a sequence of ints ``s`` (an int counts as ``(s,)``): the path for
+        datasets, where what sample ``i`` looks like must not depend on how samples
+        are grouped. With a Generator or ``None`` (the pipeline's own stream), the
+        parameters of all samples are drawn as arrays from it and planned with
+        NumPy array arithmetic (for flat pipelines of the built-in transforms; others
+        draw one seed per sample from it), which is several times cheaper per
+        sample; sample ``i`` then equals ``self.replay(params[i], image=images[i])``.
+        All outputs must share one size. Returns a dict with stacked ``"image"``
+        (and ``"mask"``, ``"params"``). The kernel runs samples in parallel on
+        ``numba.get_num_threads()`` threads (set it with ``numba.set_num_threads``
+        or the ``NUMBA_NUM_THREADS`` variable).
         """
         from ._batch import run_batch
         return run_batch(self, images, masks, rng, record)
