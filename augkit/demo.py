@@ -1,0 +1,559 @@
+"""``augkit train`` and ``augkit init-study``: the demo classifier and the lecture's experiment.
+
+:mod:`augkit.cli` calls :func:`add_commands` to register them. The training
+work lives in :mod:`augkit.demo_train`; this module parses options, prints
+progress and tables, and writes the output files.
+
+- ``augkit train [DATA]`` trains an :class:`nn.MLP` on an image folder (the
+  shipped ``samples/faces`` by default), fed by an :class:`augkit.data.Loader`
+  over an :class:`augkit.data.AugmentedDataset`; prints accuracy on the
+  training images, the held-out images and perturbed copies of them.
+- ``augkit train --compare``: with and without augmentation, over seeds.
+- ``augkit train --sweep``: every activation x initialisation.
+- ``augkit init-study``: :func:`nn.experiments.init_study` as a table and PNG.
+
+Examples
+--------
+>>> from augkit.cli import main
+>>> main(["train", "--epochs", "1", "--hidden", "8", "--quiet"])  # doctest: +ELLIPSIS
+augkit train: ...
+0
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+PLOT_MISSING = "matplotlib is not installed: PNG plots skipped (pip install 'augkit[plot]' to get them)"
+
+
+def _usage_error():
+    from .cli import UsageError
+
+    return UsageError
+
+
+# --------------------------------------------------------------------------- option parsing
+def _int_at_least(minimum):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
+        return value
+    return parse
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1 (exclusive), got {text!r}")
+    return value
+
+
+def _size(text):
+    parts = text.lower().split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"must be N or HxW with positive integers (e.g. 25 or 32x24), got {text!r}")
+    return (values[0], values[0]) if len(values) == 1 else tuple(values)
+
+
+def _hidden(text):
+    parts = [p for p in text.replace(",", " ").split()]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"must be one or more positive layer widths (e.g. 64 or 128,64), "
+                                         f"got {text!r}")
+    return values
+
+
+def _names(allowed):
+    def parse(text):
+        if text == "all":
+            return list(allowed)
+        values = [v.strip() for v in text.split(",") if v.strip()]
+        bad = [v for v in values if v not in allowed]
+        if not values or bad:
+            raise argparse.ArgumentTypeError(f"must be one of {', '.join(allowed)} (comma-separated for several, "
+                                             f"or 'all'), got {text!r}")
+        return values
+    return parse
+
+
+# --------------------------------------------------------------------------- helpers
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _out_dir(args, data_root=None):
+    if args.out is None:
+        return None
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise _usage_error()(f"--out {args.out!r} exists and is not a folder")
+    if data_root is not None:
+        rdata, rout = Path(data_root).resolve(), out.resolve()
+        if rout == rdata or rdata in rout.parents:
+            raise _usage_error()(f"--out {args.out!r} is inside DATA {str(data_root)!r}; choose a folder outside "
+                                 "DATA (DATA is never written to)")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _write_json(path, obj):
+    path.write_text(json.dumps(obj, indent=2, default=_jsonable) + "\n", encoding="utf-8")
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _write_csv(path, rows):
+    keys = []
+    for row in rows:
+        keys += [k for k in row if k not in keys and not isinstance(row[k], (dict, list))]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _fmt(value, digits=3):
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _pm(pair):
+    mean, std = pair
+    return "-" if mean is None else f"{mean:.3f} ± {std:.3f}"
+
+
+def _markdown(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
+# --------------------------------------------------------------------------- plots
+def plot_learning_curves(history, path, title=None):
+    """Loss and accuracy per epoch (train as seen, held-out, perturbed held-out); writes a PNG."""
+    plt = _pyplot()
+    epochs = [r["epoch"] for r in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(8, 3.2))
+    ax_loss.plot(epochs, [r["loss"] for r in history], label="train (augmented)")
+    ax_loss.plot(epochs, [r["val_loss"] for r in history], label="validation")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("cross-entropy")
+    ax_loss.legend(fontsize=8)
+    ax_acc.plot(epochs, [r["train_acc"] for r in history], label="train (augmented)")
+    ax_acc.plot(epochs, [r["val_acc"] for r in history], label="validation")
+    if history and history[0].get("val_perturbed_acc") is not None:
+        ax_acc.plot(epochs, [r["val_perturbed_acc"] for r in history], label="validation, perturbed copies")
+    ax_acc.set_xlabel("epoch")
+    ax_acc.set_ylabel("accuracy")
+    ax_acc.set_ylim(0.4, 1.01)
+    ax_acc.legend(fontsize=8, loc="lower right")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return str(path)
+
+
+# --------------------------------------------------------------------------- train
+def _load(args):
+    from .data import sample_path
+    from .demo_train import load_folder
+
+    UsageError = _usage_error()
+    if args.data is None:
+        try:
+            root = sample_path("faces")
+        except FileNotFoundError as exc:
+            raise UsageError(f"no DATA given and {exc}") from None
+    else:
+        root = Path(args.data)
+        if not root.exists():
+            raise UsageError(f"DATA {args.data!r} does not exist")
+        if not root.is_dir():
+            raise UsageError(f"DATA {args.data!r} is not a folder (expected DATA/<class>/<image>)")
+    try:
+        data = load_folder(root, size=args.size, channels=args.channels, workers=args.workers)
+    except (ValueError, FileNotFoundError) as exc:
+        raise UsageError(f"DATA {str(root)!r}: {str(exc).removeprefix('ImageFolder: ')}") from None
+    for path, reason in data.skipped:
+        print(f"augkit train: skipped unreadable {reason}", file=sys.stderr)
+    counts = np.bincount(data.labels, minlength=len(data.classes))
+    short = [c for c, n in zip(data.classes, counts) if 0 < n < 2]
+    if short:
+        raise UsageError(f"DATA {str(root)!r}: class {short[0]!r} has fewer than 2 images; each class needs at "
+                         "least 2 (one to train on, one to hold out)")
+    return root, data
+
+
+def _settings(args, sweep=False):
+    from .demo_train import DEFAULTS, SWEEP_DEFAULTS
+
+    chosen = {k: getattr(args, k) for k in ("hidden", "epochs", "batch_size", "lr", "optimizer")}
+    base = {**DEFAULTS, **(SWEEP_DEFAULTS if sweep else {})}
+    out = {k: (base[k] if v is None else v) for k, v in chosen.items()}
+    out["hidden"] = tuple(out["hidden"])
+    out.update(val_fraction=args.val_fraction, copies=args.copies, workers=args.workers)
+    return out
+
+
+def _augment(args):
+    from .demo_train import resolve_augment
+
+    try:
+        resolve_augment(args.augment)
+    except ValueError as exc:
+        raise _usage_error()(f"--augment {exc}") from None
+    return args.augment
+
+
+def _describe(root, data, settings, augment):
+    shape = data.images.shape[1:]
+    kind = "gray" if len(shape) == 2 else f"{shape[2]}-channel"
+    counts = np.bincount(data.labels, minlength=len(data.classes))
+    classes = ", ".join(f"{c} {n}" for c, n in zip(data.classes, counts))
+    return (f"{len(data)} images {shape[0]}x{shape[1]} {kind} from {root} ({classes}); "
+            f"validation fraction {settings['val_fraction']}, {settings['copies']} perturbed copies of each "
+            f"validation image; augment: {augment}")
+
+
+def _cmd_train(args) -> int:
+    if args.compare and args.sweep:
+        raise _usage_error()("--compare and --sweep are separate studies; choose one")
+    if args.seeds is not None and not args.compare:
+        raise _usage_error()("--seeds is for --compare (several seeds); use --seed for one run")
+    augment = _augment(args)
+    if args.compare and str(augment).lower() == "none":
+        raise _usage_error()("--compare trains with and without --augment; give a preset or pipeline file, not none")
+    root, data = _load(args)
+    out = _out_dir(args, root)
+    if args.compare:
+        return _run_compare(args, root, data, augment, out)
+    if args.sweep:
+        return _run_sweep(args, root, data, augment, out)
+    return _run_single(args, root, data, augment, out)
+
+
+def _single_activation(args, name):
+    values = getattr(args, name)
+    if values is None:
+        return None
+    if len(values) != 1:
+        raise _usage_error()(f"--{name} takes one name for a single run (a list is for --sweep), got "
+                             f"{','.join(values)}")
+    return values[0]
+
+
+def _run_single(args, root, data, augment, out):
+    from .demo_train import DEFAULTS, train_model
+
+    settings = _settings(args)
+    activation = _single_activation(args, "activation") or DEFAULTS["activation"]
+    init = _single_activation(args, "init") or DEFAULTS["init"]
+    sizes = [int(np.prod(data.images.shape[1:])), *settings["hidden"], len(data.classes)]
+    print(f"augkit train: {_describe(root, data, settings, augment)}")
+    print(f"model: MLP {'-'.join(map(str, sizes))}, {activation}, {init} init; {settings['optimizer']} "
+          f"lr {settings['lr']}, batch {settings['batch_size']}, {settings['epochs']} epochs, seed {args.seed}",
+          flush=True)
+    epochs = settings["epochs"]
+
+    def show(r):
+        if not args.quiet:
+            print(f"epoch {r['epoch']:>3}/{epochs}  loss {r['loss']:.4f}  train {r['train_acc']:.3f}  "
+                  f"val {r['val_acc']:.3f}  val perturbed {_fmt(r['val_perturbed_acc'])}  "
+                  f"{r['time']:.2f}s (data {r['data_time']:.2f}s)", file=sys.stderr, flush=True)
+
+    try:
+        run = train_model(data, augment=augment, activation=activation, init=init, seed=args.seed,
+                          on_epoch=show, **settings)
+    except FloatingPointError as exc:
+        print(f"augkit train: {exc}; try a lower --lr or another --init", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # e.g. a pipeline file whose crop does not fit these images
+        raise _usage_error()(f"cannot train on {root}: {exc}") from None
+    f = run["final"]
+    kinds = ", ".join(f"{k} {v:.3f}" for k, v in f["val_perturbed_by_kind"].items())
+    print(f"result: train accuracy {f['train_clean_acc']:.3f}, validation accuracy {f['val_acc']:.3f} "
+          f"({run['config']['n_val']} images), on perturbed copies {_fmt(f['val_perturbed_acc'])}"
+          + (f" ({kinds})" if kinds else "") + f"; {f['seconds']:.1f} s")
+    if out is None:
+        print("(add --out DIR to save the history, weights, learning curves and activation histograms)")
+        return 0
+    history = [{k: v for k, v in r.items()} for r in run["history"]]
+    _write_json(out / "history.json", {"config": run["config"], "final": f, "summary": run["summary"],
+                                       "history": history,
+                                       "activations": [{k: v for k, v in s.items() if k not in ("hist", "edges")}
+                                                       for s in run["activations"]]})
+    _write_csv(out / "history.csv", history)
+    run["model"].save(out / "model.npz")
+    written = ["history.json", "history.csv", "model.npz"]
+    if _pyplot() is None:
+        print(PLOT_MISSING)
+    else:
+        from nn.plots import plot_activation_histograms
+
+        title = (f"{activation} / {init}, augment {run['config']['augment']}, seed {args.seed}")
+        plot_learning_curves(run["history"], out / "learning_curves.png", title=title)
+        plot_activation_histograms(run["activations"], out / "activations.png",
+                                   title=f"hidden activations on the validation images after training ({title})")
+        written += ["learning_curves.png", "activations.png"]
+    print(f"wrote {out}: {', '.join(written)}")
+    return 0
+
+
+def compare_table(result) -> str:
+    """The markdown table of a `augkit.demo_train.compare` result."""
+    rows = []
+    for label, s in result["summary"].items():
+        rows.append([label, _pm(s["train_acc"]), _pm(s["val_acc"]), _pm(s["val_perturbed_acc"]),
+                     _pm(s["val_shift_acc"]), _pm(s["val_tint_acc"]), _pm(s["val_erase_acc"])])
+    return _markdown(["augment", "train", "validation (clean)", "validation (perturbed)", "shifted", "tinted",
+                      "erased"], rows)
+
+
+def _run_compare(args, root, data, augment, out):
+    from .demo_train import DEFAULTS, compare
+
+    settings = _settings(args)
+    seeds = args.seeds or 5
+    activation = _single_activation(args, "activation") or DEFAULTS["activation"]
+    init = _single_activation(args, "init") or DEFAULTS["init"]
+    print(f"augkit train --compare: {_describe(root, data, settings, augment)}")
+    print(f"model: hidden {list(settings['hidden'])}, {activation}, {init} init; {settings['optimizer']} lr "
+          f"{settings['lr']}, batch {settings['batch_size']}, {settings['epochs']} epochs; seeds {args.seed}.."
+          f"{args.seed + seeds - 1}, each trained without and with augmentation", flush=True)
+
+    def show(r):
+        if not args.quiet:
+            print(f"seed {r['seed']}  augment {r['augment']:<8} val {r['val_acc']:.3f}  "
+                  f"val perturbed {_fmt(r['val_perturbed_acc'])}  {r['seconds']:.1f}s", file=sys.stderr, flush=True)
+
+    start = time.perf_counter()
+    try:
+        result = compare(data, seeds=seeds, seed=args.seed, augment=augment, activation=activation, init=init,
+                         on_run=show, **settings)
+    except FloatingPointError as exc:
+        print(f"augkit train: {exc}; try a lower --lr or another --init", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        raise _usage_error()(f"cannot train on {root}: {exc}") from None
+    print(f"mean ± std over {seeds} seeds ({time.perf_counter() - start:.1f} s):")
+    table = compare_table(result)
+    print(table)
+    if out is not None:
+        _write_json(out / "compare.json", result)
+        _write_csv(out / "compare.csv", result["runs"])
+        (out / "compare.md").write_text(table + "\n", encoding="utf-8")
+        print(f"wrote {out}: compare.json, compare.csv, compare.md")
+    return 0
+
+
+def sweep_table(result) -> str:
+    """The markdown table of a `augkit.demo_train.sweep` result."""
+    rows = []
+    for r in result["runs"]:
+        if r.get("error"):
+            rows.append([r["activation"], r["init"], "diverged"] + ["-"] * 7)
+            continue
+        rows.append([r["activation"], r["init"], _fmt(r["train_acc"]), _fmt(r["val_acc"]),
+                     _fmt(r["val_perturbed_acc"]), f"{r['init_last_hidden_std']:.2g}",
+                     _fmt(r["init_frac_dead"], 2), _fmt(r["frac_dead"], 2),
+                     _fmt(r["init_frac_saturated"], 2), _fmt(r["frac_saturated"], 2)])
+    return _markdown(["activation", "init", "train", "validation", "val. perturbed", "last std at init",
+                      "dead at init", "dead after", "saturated at init", "saturated after"], rows)
+
+
+def _run_sweep(args, root, data, augment, out):
+    import nn
+
+    from .demo_train import sweep
+
+    settings = _settings(args, sweep=True)
+    activations = args.activation or list(nn.activations.NAMES)
+    inits = args.init or list(nn.init.NAMES)
+    print(f"augkit train --sweep: {_describe(root, data, settings, augment)}")
+    print(f"model: hidden {list(settings['hidden'])}; {settings['optimizer']} lr {settings['lr']}, batch "
+          f"{settings['batch_size']}, {settings['epochs']} epochs, seed {args.seed}; "
+          f"{len(activations)} activations x {len(inits)} inits", flush=True)
+
+    def show(r):
+        if not args.quiet:
+            what = "diverged" if r.get("error") else f"val {r['val_acc']:.3f}  dead {r['frac_dead']:.2f}"
+            print(f"{r['activation']:<10} {r['init']:<15} {what}", file=sys.stderr, flush=True)
+
+    start = time.perf_counter()
+    try:
+        result = sweep(data, activations=activations, inits=inits, augment=augment, seed=args.seed,
+                       on_run=show, **settings)
+    except ValueError as exc:
+        raise _usage_error()(f"cannot train on {root}: {exc}") from None
+    print(f"after {settings['epochs']} epochs ({time.perf_counter() - start:.1f} s); dead = hidden units that are "
+          "0 for every validation image; last std = std of the last hidden layer's activations; saturated = tanh |h| > 0.99 or sigmoid h < 0.01 or > 0.99 "
+          "(mean over hidden layers):")
+    table = sweep_table(result)
+    print(table)
+    if out is not None:
+        _write_json(out / "sweep.json", result)
+        _write_csv(out / "sweep.csv", result["runs"])
+        (out / "sweep.md").write_text(table + "\n", encoding="utf-8")
+        print(f"wrote {out}: sweep.json, sweep.csv, sweep.md")
+    return 0
+
+
+# --------------------------------------------------------------------------- init-study
+def _cmd_init_study(args) -> int:
+    from nn.experiments import format_std_table, init_study, plot_init_study
+
+    UsageError = _usage_error()
+    out = Path(args.output)
+    if out.suffix.lower() != ".png":
+        raise UsageError(f"-o {args.output}: the histogram grid is a PNG file; give a path ending in .png")
+    if out.exists() and out.is_dir():
+        raise UsageError(f"-o {args.output}: is a folder; give a path ending in .png")
+    start = time.perf_counter()
+    study = init_study(depth=args.depth, width=args.width, n=args.n, inits=args.inits,
+                       activations=args.activations, seed=args.seed)
+    elapsed = time.perf_counter() - start
+    print(f"augkit init-study: {args.depth} layers x {args.width} units, no bias, {args.n} N(0, 1) inputs, "
+          f"seed {args.seed} ({elapsed:.1f} s). Per-layer {args.stat} of the activations:")
+    print(format_std_table(study, stat=args.stat, fmt="markdown" if args.markdown else "text"))
+    lines = []
+    for r in study["runs"]:
+        last = r["layers"][-1]
+        extra = []
+        if last["frac_saturated"] is not None:
+            extra.append(f"{last['frac_saturated']:.0%} saturated")
+        if r["activation"] in ("relu",):
+            extra.append(f"{last['frac_zero']:.0%} zero")
+        lines.append(f"  {r['init']:<15} {r['activation']:<10} layer {args.depth}: std {last['std']:.2g}"
+                     + (f", {', '.join(extra)}" if extra else ""))
+    print("last layer:\n" + "\n".join(lines))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        _write_json(Path(args.json), study)
+    if _pyplot() is None:
+        print(PLOT_MISSING)
+        return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plot_init_study(study, out)
+    print(f"wrote {out}")
+    return 0
+
+
+# --------------------------------------------------------------------------- registration
+def add_commands(subparsers) -> None:
+    """Add ``train`` and ``init-study`` to the ``augkit`` sub-parsers."""
+    import nn
+
+    from . import presets as _presets
+    from .demo_train import DEFAULTS, OPTIMIZERS, SWEEP_DEFAULTS
+
+    d, s = DEFAULTS, SWEEP_DEFAULTS
+    p = subparsers.add_parser(
+        "train", help="train the demo classifier (with augmentation, --compare, --sweep)",
+        description="Train a small MLP on an image folder (DATA/<class>/<image>; default: the shipped "
+                    "samples/faces, 100 faces and 100 non-faces, 25x25 gray), fed by augkit.data.Loader over "
+                    "an AugmentedDataset. Prints accuracy on the training images, on the held-out images and "
+                    "on perturbed (shifted / tinted / box-erased) copies of them.",
+        epilog="--compare: the same model with and without augmentation over several seeds. --sweep: every "
+               "activation x initialisation (defaults then: hidden 6x64, sgd, lr 0.05, 20 epochs).")
+    p.add_argument("data", metavar="DATA", nargs="?", help="image folder, one sub-folder per class "
+                                                          "(default: samples/faces); never written to")
+    p.add_argument("--size", type=_size, metavar="N|HxW", help="resize images to this (default: the first image's)")
+    p.add_argument("--channels", choices=["gray", "rgb"], help="colour layout (default: the first image's)")
+    p.add_argument("--augment", default="seed", metavar="PRESET|FILE|none",
+                   help=f"training augmentation: a preset ({', '.join(_presets.preset_names())}), a pipeline "
+                        "file, or none (default: seed = shift + tint + box erase)")
+    p.add_argument("--activation", type=_names(nn.activations.NAMES), metavar="NAME",
+                   help=f"{', '.join(nn.activations.NAMES)} (default {d['activation']}; --sweep: a comma list, "
+                        "default all)")
+    p.add_argument("--init", type=_names(nn.init.NAMES), metavar="NAME",
+                   help=f"{', '.join(nn.init.NAMES)} (default {d['init']}; --sweep: a comma list, default all)")
+    p.add_argument("--hidden", type=_hidden, metavar="W[,W...]",
+                   help=f"hidden layer widths (default {','.join(map(str, d['hidden']))}; --sweep "
+                        f"{','.join(map(str, s['hidden']))})")
+    p.add_argument("--epochs", type=_int_at_least(1), metavar="N", help=f"epochs (default {d['epochs']})")
+    p.add_argument("--batch-size", type=_int_at_least(1), metavar="N", help=f"batch size ({d['batch_size']})")
+    p.add_argument("--lr", type=_positive_float, metavar="RATE", help=f"learning rate (default {d['lr']})")
+    p.add_argument("--optimizer", choices=OPTIMIZERS,
+                   help=f"sgd, momentum (SGD with momentum 0.9) or adam (default {d['optimizer']})")
+    p.add_argument("--seed", type=_int_at_least(0), default=d["seed"], metavar="S",
+                   help="seed of the split, weights, augmentation and perturbed copies (0)")
+    p.add_argument("--val-fraction", type=_fraction, default=d["val_fraction"], metavar="F",
+                   help=f"held-out fraction of each class, a stratified split fixed by the seed ({d['val_fraction']})")
+    p.add_argument("--copies", type=_int_at_least(0), default=d["copies"], metavar="K",
+                   help=f"perturbed copies of each held-out image, shift / tint / erase in turn ({d['copies']})")
+    p.add_argument("--workers", type=_int_at_least(0), default=d["workers"], metavar="W",
+                   help=f"loader threads (default {d['workers']}: these tiny images load fastest in the "
+                        "training thread; see benchmarks/RESULTS_loader.md)")
+    study = p.add_mutually_exclusive_group()
+    study.add_argument("--compare", action="store_true", help="train with and without augmentation over seeds")
+    study.add_argument("--sweep", action="store_true", help="train every activation x init pair")
+    p.add_argument("--seeds", type=_int_at_least(1), metavar="N", help="seeds for --compare (5)")
+    p.add_argument("--out", metavar="DIR", help="write history, weights and plots (or the study's tables) here")
+    p.add_argument("-q", "--quiet", action="store_true", help="no per-epoch / per-run progress")
+    p.set_defaults(func=_cmd_train)
+
+    from nn.experiments import DEFAULT_ACTIVATIONS, DEFAULT_INITS
+
+    p = subparsers.add_parser(
+        "init-study", help="the lecture's initialisation experiment: per-layer table and histogram grid",
+        description="Feed N(0, 1) inputs through a deep bias-free net for every initialisation x activation; "
+                    "print the per-layer standard deviation of the activations and write the histogram grid.")
+    p.add_argument("--depth", type=_int_at_least(1), default=10, metavar="L", help="layers (10)")
+    p.add_argument("--width", type=_int_at_least(1), default=500, metavar="D", help="units per layer (500)")
+    p.add_argument("--n", type=_int_at_least(1), default=1000, metavar="N", help="input samples (1000)")
+    p.add_argument("--inits", type=_names(nn.init.NAMES), default=list(DEFAULT_INITS), metavar="NAMES",
+                   help=f"comma list or all ({','.join(DEFAULT_INITS)})")
+    p.add_argument("--activations", type=_names(nn.activations.NAMES), default=list(DEFAULT_ACTIVATIONS),
+                   metavar="NAMES", help=f"comma list or all ({','.join(DEFAULT_ACTIVATIONS)})")
+    p.add_argument("--seed", type=_int_at_least(0), default=0, metavar="S", help="random seed (0)")
+    p.add_argument("--stat", choices=["std", "mean", "frac_saturated", "frac_zero", "frac_dead"], default="std",
+                   help="statistic in the table (std)")
+    p.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    p.add_argument("-o", "--output", default="init_study.png", metavar="PATH",
+                   help="histogram grid PNG (init_study.png)")
+    p.add_argument("--json", metavar="PATH", help="also write the full study (per-layer stats, histograms) as JSON")
+    p.set_defaults(func=_cmd_init_study)

@@ -1,0 +1,466 @@
+"""The demo classifier behind ``augkit train``: data, split, perturbed copies, training runs.
+
+This is the application layer that joins :mod:`augkit` and :mod:`nn` (neither
+knows the other): images come from an :class:`~augkit.data.ImageFolder`, are
+augmented by an :class:`~augkit.data.AugmentedDataset` and batched by a
+:class:`~augkit.data.Loader`; an :class:`nn.MLP` learns from them with
+:class:`nn.Trainer`. Everything is a plain function returning plain dicts, so
+the CLI in :mod:`augkit.demo` only parses, prints and writes.
+
+Randomness, all derived from one ``seed``:
+
+- the stratified split: ``default_rng((seed, SPLIT_WORD))``;
+- the weights: ``MLP(..., rng=seed)``;
+- the augmentation of training image ``i`` in epoch ``e``: ``(seed, e, i)``;
+- the perturbed copy ``c`` of held-out image ``i`` (``i`` its index in the
+  whole folder): ``(seed, PERTURB_WORD, c, i)``.
+
+Examples
+--------
+>>> from augkit.demo_train import load_folder, train_model
+>>> from augkit.data import sample_path
+>>> data = load_folder(sample_path("faces"))
+>>> data.images.shape, data.classes
+((200, 25, 25), ['face', 'not_face'])
+>>> run = train_model(data, epochs=2, hidden=(16,), seed=0)
+>>> sorted(run["final"])  # doctest: +NORMALIZE_WHITESPACE
+['epochs', 'seconds', 'train_acc', 'train_clean_acc', 'val_acc', 'val_perturbed_acc',
+ 'val_perturbed_by_kind']
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import nn
+
+from . import presets as _presets
+from .compose import Compose
+from .data import AugmentedDataset, ImageFolder, Loader
+from .transforms import BoxErase, Shift, Tint
+
+# Words appended to the seed so that the split and the perturbed copies never
+# share a stream with the weights (rng=seed) or the augmentation (seed, e, i).
+SPLIT_WORD = 0x5B117
+PERTURB_WORD = 0x9E27
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+#: The held-out perturbations: each is one of the training preset's three
+#: transforms (same ranges as the "seed" preset), always applied.
+PERTURBATIONS = {
+    "shift": lambda: Compose([Shift(dx=0.1, dy=0.1, p=1.0)]),
+    "tint": lambda: Compose([Tint(shift=30, p=1.0)]),
+    "erase": lambda: Compose([BoxErase(p=1.0)]),
+}
+
+DEFAULTS = {
+    "hidden": (64,),
+    "activation": "relu",
+    "init": "he",
+    "epochs": 30,
+    "batch_size": 16,
+    "lr": 0.001,
+    "optimizer": "adam",
+    "seed": 0,
+    "val_fraction": 0.5,
+    "copies": 6,
+    "workers": 0,
+}
+
+#: What ``sweep`` changes from `DEFAULTS` unless told otherwise: a deeper net
+#: and plain SGD, where the initialisation decides whether training starts at all
+#: (Adam's per-weight step sizes hide much of it).
+SWEEP_DEFAULTS = {"hidden": (64,) * 6, "optimizer": "sgd", "lr": 0.05, "epochs": 20}
+
+
+@dataclass
+class FolderData:
+    """An image folder decoded into memory: ``images`` (N, H, W[, C]) uint8, ``labels`` (N,)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    classes: list
+    root: str
+    skipped: list = field(default_factory=list)
+
+    def __len__(self):
+        return len(self.labels)
+
+
+# --------------------------------------------------------------------------- data
+def _parse_size(size):
+    if size is None:
+        return None
+    if isinstance(size, int):
+        size = (size, size)
+    h, w = (int(s) for s in size)
+    if h < 1 or w < 1:
+        raise ValueError(f"size must be positive, got {size!r}")
+    return h, w
+
+
+def load_folder(root, size=None, channels=None, workers=0) -> FolderData:
+    """Decode every image of ``root/<class>/...`` into one uint8 array.
+
+    Parameters
+    ----------
+    root : str or Path
+    size : int or (height, width), optional
+        Resize every image to this (bilinear). Default: the size of the first
+        image; others are resized to it.
+    channels : {"gray", "rgb"}, optional
+        Default: gray when the first image is grayscale, else rgb.
+    workers : int
+        Decoding threads (a :class:`~augkit.data.Loader` over the folder).
+
+    Returns
+    -------
+    FolderData
+        Files that cannot be decoded are left out and listed in ``skipped``
+        as ``(path, reason)``.
+
+    Raises
+    ------
+    ValueError
+        No class folders, no images, fewer than two classes with images.
+    """
+    from PIL import Image
+
+    size = _parse_size(size)
+    if channels not in (None, "gray", "rgb"):
+        raise ValueError(f"channels must be 'gray' or 'rgb', got {channels!r}")
+    folder = ImageFolder(root, mode=None)
+    if channels is None:
+        channels = "rgb"
+        for path, _ in folder.samples:
+            try:
+                with Image.open(path) as img:
+                    channels = "gray" if img.mode in ("1", "L", "LA", "I", "I;16", "F") else "rgb"
+                break
+            except OSError:
+                continue
+    folder.mode = "L" if channels == "gray" else "RGB"
+
+    def read(i):
+        path, label = folder.samples[i]
+        try:
+            image, _ = folder[i]
+        except OSError as exc:
+            return None, label, f"{path}: {exc.__cause__ or exc}"
+        return image, label, None
+
+    indices = list(range(len(folder)))
+    if workers:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            decoded = list(pool.map(read, indices))
+    else:
+        decoded = [read(i) for i in indices]
+    skipped = [(str(folder.samples[i][0]), err) for i, (_, _, err) in zip(indices, decoded) if err]
+    pairs = [(img, label) for img, label, err in decoded if err is None]
+    if not pairs:
+        raise ValueError(f"none of the {len(folder)} image files under {str(root)!r} could be read")
+    if size is None:
+        size = pairs[0][0].shape[:2]
+    images = []
+    for img, _ in pairs:
+        if img.shape[:2] != tuple(size):
+            img = np.asarray(Image.fromarray(img).resize((size[1], size[0]), Image.Resampling.BILINEAR))
+        images.append(img)
+    labels = np.array([label for _, label in pairs], dtype=np.int64)
+    present = np.unique(labels)
+    if len(present) < 2:
+        names = [folder.classes[k] for k in present]
+        raise ValueError(f"a classifier needs at least two classes with images; {str(root)!r} has images "
+                         f"only in {names} (expected root/<class>/<image> with one folder per class)")
+    return FolderData(np.stack(images), labels, list(folder.classes), str(root), skipped)
+
+
+def stratified_split(labels, val_fraction, seed):
+    """``(train_idx, val_idx)``: ``val_fraction`` of each class held out, chosen by ``seed``.
+
+    Every class with at least two images keeps at least one image on each side.
+
+    Examples
+    --------
+    >>> tr, va = stratified_split([0] * 10 + [1] * 10, 0.2, seed=0)
+    >>> len(tr), len(va), sorted(set(va // 10))
+    (16, 4, [0, 1])
+    """
+    labels = np.asarray(labels)
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be between 0 and 1 (exclusive), got {val_fraction!r}")
+    rng = np.random.default_rng((seed, SPLIT_WORD))
+    train, val = [], []
+    for k in np.unique(labels):
+        idx = np.flatnonzero(labels == k)
+        idx = idx[rng.permutation(len(idx))]
+        n_val = int(round(val_fraction * len(idx)))
+        if len(idx) >= 2:
+            n_val = min(max(n_val, 1), len(idx) - 1)
+        val.append(idx[:n_val])
+        train.append(idx[n_val:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def perturbed_copies(images, labels, index, copies, seed):
+    """``copies`` perturbed versions of every image: ``(images, labels, kinds)``.
+
+    Copy ``c`` uses perturbation ``list(PERTURBATIONS)[c % 3]`` (shift, tint,
+    erase in turn) with ``rng=(seed, PERTURB_WORD, c, index[i])``, so a copy
+    depends only on the seed and on the image's place in the folder.
+    """
+    kinds = list(PERTURBATIONS)
+    pipes = {k: PERTURBATIONS[k]() for k in kinds}
+    out, out_labels, out_kinds = [], [], []
+    for c in range(copies):
+        kind = kinds[c % len(kinds)]
+        for image, label, i in zip(images, labels, index):
+            out.append(pipes[kind](image=image, rng=(seed, PERTURB_WORD, c, int(i)))["image"])
+            out_labels.append(label)
+            out_kinds.append(kind)
+    if not out:
+        return images[:0], np.asarray(labels)[:0], np.array([], dtype=object)
+    return np.stack(out), np.asarray(out_labels), np.array(out_kinds)
+
+
+def resolve_augment(augment):
+    """``(pipeline or None, label)`` for a preset name, a pipeline file, ``"none"`` or a transform."""
+    if augment is None or (isinstance(augment, str) and augment.lower() == "none"):
+        return None, "none"
+    if not isinstance(augment, str):
+        return augment, type(augment).__name__
+    if augment in _presets.PRESETS:
+        return _presets.get_preset(augment), augment
+    from pathlib import Path
+
+    from .serialization import load
+
+    path = Path(augment)
+    if not path.is_file():
+        raise ValueError(f"{augment!r} is neither a preset ({', '.join(_presets.preset_names())}), "
+                         "'none', nor a pipeline file")
+    return load(path), path.stem
+
+
+class _Inputs:
+    """uint8 images -> standardised float32 rows, with the training set's mean and std."""
+
+    def __init__(self, images):
+        x = images.astype(np.float32) / 255.0
+        self.mean = float(x.mean())
+        self.std = float(x.std()) or 1.0
+
+    def __call__(self, images):
+        x = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+        x *= 1.0 / (255.0 * self.std)
+        x -= self.mean / self.std
+        return x
+
+
+def _optimizer(name, lr):
+    if name == "sgd":
+        return nn.SGD(lr)
+    if name == "momentum":
+        return nn.SGD(lr, momentum=0.9)
+    if name == "adam":
+        return nn.Adam(lr)
+    raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+
+
+def _activation_summary(stats):
+    acts = [s for s in stats if s["kind"] in nn.activations.NAMES]
+    sat = [s["frac_saturated"] for s in acts if s["frac_saturated"] is not None]
+    return {
+        "frac_dead": float(np.mean([s["frac_dead"] for s in acts])) if acts else 0.0,
+        "frac_saturated": float(np.mean(sat)) if sat else None,
+        "last_hidden_std": float(acts[-1]["std"]) if acts else None,
+    }
+
+
+# --------------------------------------------------------------------------- one run
+def train_model(data, *, augment="seed", hidden=DEFAULTS["hidden"], activation=DEFAULTS["activation"],
+                init=DEFAULTS["init"], epochs=DEFAULTS["epochs"], batch_size=DEFAULTS["batch_size"],
+                lr=DEFAULTS["lr"], optimizer=DEFAULTS["optimizer"], seed=DEFAULTS["seed"],
+                val_fraction=DEFAULTS["val_fraction"], copies=DEFAULTS["copies"], workers=DEFAULTS["workers"],
+                on_epoch=None, keep_model=True) -> dict:
+    """Train the demo MLP on ``data`` (a :class:`FolderData`) and measure it.
+
+    Parameters
+    ----------
+    augment : str, augkit transform or None
+        Preset name, pipeline file, ``"none"``/None, or a pipeline object.
+    hidden : sequence of int
+        Hidden layer widths.
+    activation, init : str
+        Names from ``nn.activations.NAMES`` and ``nn.init.NAMES``.
+    epochs, batch_size, lr, optimizer, seed, val_fraction : see ``augkit train --help``.
+    copies : int
+        Perturbed copies of each held-out image (0: none).
+    workers : int
+        Loader threads.
+    on_epoch : callable, optional
+        Called with each history record as it is made.
+    keep_model : bool
+        Put the trained model and input scaling in the result.
+
+    Returns
+    -------
+    dict
+        ``config``, ``history`` (one record per epoch: the `nn.Trainer`
+        fields plus ``val_perturbed_acc``), ``final`` (``train_acc`` as seen in
+        the last epoch, ``train_clean_acc``, ``val_acc``, ``val_perturbed_acc``,
+        ``val_perturbed_by_kind``, ``epochs``, ``seconds``), ``activations``
+        (per-layer `nn.diagnostics.activation_stats` on the held-out images,
+        histograms included), ``summary`` (mean dead / saturated fractions of
+        the hidden units) and, with ``keep_model``, ``model`` and ``inputs``.
+    """
+    start = time.perf_counter()
+    pipe, augment_label = resolve_augment(augment)
+    hidden = tuple(int(h) for h in hidden)
+    train_idx, val_idx = stratified_split(data.labels, val_fraction, seed)
+    if len(train_idx) == 0 or len(val_idx) == 0:
+        raise ValueError(f"{len(data)} images are too few to hold out val_fraction={val_fraction}")
+    x_train, y_train = data.images[train_idx], data.labels[train_idx]
+    x_val, y_val = data.images[val_idx], data.labels[val_idx]
+    inputs = _Inputs(x_train)
+    xp, yp, kp = perturbed_copies(x_val, y_val, val_idx, copies, seed)
+    val = (inputs(x_val), y_val)
+    pert = (inputs(xp), yp) if len(yp) else None
+    clean_train = (inputs(x_train), y_train)
+
+    dataset = AugmentedDataset(list(zip(x_train, y_train.tolist())), pipe, seed=seed)
+    loader = Loader(dataset, batch_size=batch_size, shuffle=True, seed=seed, workers=workers)
+    n_features = int(np.prod(data.images.shape[1:]))
+    model = nn.MLP([n_features, *hidden, len(data.classes)], activation=activation, init=init, rng=seed)
+    trainer = nn.Trainer(model, _optimizer(optimizer, lr))
+
+    history = []
+    for epoch in range(epochs):
+        def batches(_, e=epoch):
+            for xb, yb in loader.epoch(e):
+                yield inputs(xb), yb
+        try:
+            # A diverging run (large weights, too high a rate) ends with the trainer's
+            # FloatingPointError; NumPy's overflow warnings on the way there are noise.
+            with np.errstate(over="ignore", invalid="ignore"):
+                record = trainer.fit(batches, epochs=1, val=val).records[0]
+        except FloatingPointError:
+            raise FloatingPointError(f"training diverged in epoch {epoch + 1} (loss became NaN or infinite)") \
+                from None
+        record["epoch"] = epoch + 1
+        record["val_perturbed_acc"] = trainer.evaluate(pert)["acc"] if pert else None
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+
+    by_kind = {}
+    if pert:
+        pred = model.predict(pert[0])
+        for kind in PERTURBATIONS:
+            sel = kp == kind
+            if sel.any():
+                by_kind[kind] = float(np.mean(pred[sel] == yp[sel]))
+    stats = nn.diagnostics.activation_stats(model, val[0])
+    last = history[-1]
+    result = {
+        "config": {"data": data.root, "classes": data.classes, "image_shape": list(data.images.shape[1:]),
+                   "n_train": int(len(train_idx)), "n_val": int(len(val_idx)), "n_val_perturbed": int(len(yp)),
+                   "augment": augment_label, "pipeline": pipe.to_dict() if pipe is not None else None,
+                   "hidden": list(hidden), "activation": activation, "init": init, "epochs": epochs,
+                   "batch_size": batch_size, "lr": lr, "optimizer": optimizer, "seed": seed,
+                   "val_fraction": val_fraction, "copies": copies, "workers": workers,
+                   "input_mean": inputs.mean, "input_std": inputs.std},
+        "history": history,
+        "final": {"train_acc": last["train_acc"], "train_clean_acc": trainer.evaluate(clean_train)["acc"],
+                  "val_acc": last["val_acc"], "val_perturbed_acc": last["val_perturbed_acc"],
+                  "val_perturbed_by_kind": by_kind, "epochs": epochs,
+                  "seconds": time.perf_counter() - start},
+        "activations": stats,
+        "summary": _activation_summary(stats),
+    }
+    if keep_model:
+        result["model"] = model
+        result["inputs"] = inputs
+    return result
+
+
+# --------------------------------------------------------------------------- studies
+def _mean_std(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None
+    return float(np.mean(values)), float(np.std(values))
+
+
+def compare(data, *, seeds=5, seed=0, augment="seed", on_run=None, **kwargs) -> dict:
+    """Train with ``augment`` and without, for seeds ``seed .. seed + seeds - 1``.
+
+    Returns ``{"config", "runs": [{"seed", "augment", "val_acc", "val_perturbed_acc",
+    "val_perturbed_by_kind", "train_acc", "seconds"}], "summary": {label: {metric:
+    [mean, std]}}}`` with labels ``"none"`` and the augmentation's.
+    """
+    _, label = resolve_augment(augment)
+    if label == "none":
+        raise ValueError("compare needs an augmentation to compare with none; got augment='none'")
+    runs = []
+    for s in range(seed, seed + seeds):
+        for aug in ("none", augment):
+            r = train_model(data, augment=aug, seed=s, keep_model=False, **kwargs)
+            f = r["final"]
+            row = {"seed": s, "augment": r["config"]["augment"], "train_acc": f["train_clean_acc"],
+                   "val_acc": f["val_acc"], "val_perturbed_acc": f["val_perturbed_acc"],
+                   "val_perturbed_by_kind": f["val_perturbed_by_kind"], "seconds": f["seconds"]}
+            runs.append(row)
+            if on_run is not None:
+                on_run(row)
+    summary = {}
+    for lab in ("none", label):
+        rows = [r for r in runs if r["augment"] == lab]
+        summary[lab] = {m: list(_mean_std([r[m] for r in rows]))
+                        for m in ("train_acc", "val_acc", "val_perturbed_acc")}
+        for kind in PERTURBATIONS:
+            summary[lab][f"val_{kind}_acc"] = list(_mean_std([r["val_perturbed_by_kind"].get(kind) for r in rows]))
+    config = {"seeds": list(range(seed, seed + seeds)), "augment": label, **{k: v for k, v in kwargs.items()
+                                                                            if k != "on_epoch"}}
+    return {"config": config, "runs": runs, "summary": summary}
+
+
+def sweep(data, *, activations=None, inits=None, on_run=None, **kwargs) -> dict:
+    """Train one model per (activation, init) pair; report accuracy and unit health.
+
+    Returns ``{"config", "runs": [{"activation", "init", "train_acc", "val_acc",
+    "val_perturbed_acc", "frac_dead", "frac_saturated", "last_hidden_std",
+    "init_frac_dead", "init_frac_saturated", "init_last_hidden_std", "seconds"}]}``; the
+    ``init_*`` fields describe the untrained network on the same held-out images.
+    """
+    activations = tuple(activations or nn.activations.NAMES)
+    inits = tuple(inits or nn.init.NAMES)
+    runs = []
+    for act in activations:
+        for ini in inits:
+            row = {"activation": act, "init": ini}
+            try:
+                r = train_model(data, activation=act, init=ini, keep_model=True, **kwargs)
+            except FloatingPointError as exc:
+                row.update(train_acc=None, val_acc=None, val_perturbed_acc=None, frac_dead=None,
+                           frac_saturated=None, last_hidden_std=None, error=str(exc))
+            else:
+                f = r["final"]
+                row.update(train_acc=f["train_clean_acc"], val_acc=f["val_acc"],
+                           val_perturbed_acc=f["val_perturbed_acc"], **r["summary"], seconds=f["seconds"])
+                fresh = nn.MLP(r["model"].config["sizes"], activation=act, init=ini, rng=r["config"]["seed"])
+                x_val = r["inputs"](data.images[stratified_split(data.labels, r["config"]["val_fraction"],
+                                                                 r["config"]["seed"])[1]])
+                at_init = _activation_summary(nn.diagnostics.activation_stats(fresh, x_val))
+                row.update({f"init_{k}": v for k, v in at_init.items()})
+            runs.append(row)
+            if on_run is not None:
+                on_run(row)
+    config = {"activations": list(activations), "inits": list(inits),
+              **{k: v for k, v in kwargs.items() if k != "on_epoch"}}
+    return {"config": config, "runs": runs}
