@@ -121,19 +121,17 @@ def _render_batch(plans, stack, out):
             boxcols[i, j] = b[5]
     if dtype == np.uint8:
         mode = np.zeros(n, np.int64)
-        pos = np.zeros((n, c), np.uint8)
-        neg = np.zeros((n, c), np.uint8)
+        add = np.zeros((n, c), np.int64)
         any_lut = any(p.colour is not None and p.colour[0] == "lut" for p in plans)
         lut = np.zeros((n, c, 256) if any_lut else (n, 1, 256), np.uint8)
         for i, pl in enumerate(plans):
             if pl.colour is None:
                 continue
             if pl.colour[0] == "add":
-                mode[i] = 1
-                pos[i], neg[i] = _plan._split_add(pl.colour[1])
+                mode[i], add[i] = 1, pl.colour[1]
             else:
                 mode[i], lut[i] = 2, pl.colour[1]
-        k._render_u8_batch(stack, out, geo, mode, pos, neg, lut, fill, boxes, nbox, boxcols)
+        k._render_u8_batch(stack, out, geo, mode, add, lut, fill, boxes, nbox, boxcols)
     else:
         steps = max(len(p.colour or []) for p in plans)
         scales = np.ones((n, steps, c), np.float32)

@@ -330,10 +330,8 @@ def fast_batch(pipe, items, stack, gen, record):
     k = _plan.kernels()
     fill = np.ascontiguousarray(fill, dtype)
     if dtype == np.uint8:
-        pos = np.clip(colour.add, 0, 255).astype(np.uint8)
-        neg = np.clip(-colour.add, 0, 255).astype(np.uint8)
         lut = colour.lut if colour.lut is not None else np.zeros((n, 1, 256), np.uint8)
-        k._render_u8_batch(stack, out, geo, colour.mode, pos, neg, np.ascontiguousarray(lut), fill, boxes, nbox,
+        k._render_u8_batch(stack, out, geo, colour.mode, colour.add, np.ascontiguousarray(lut), fill, boxes, nbox,
                            box_col)
     else:
         if colour.steps:

@@ -9,8 +9,8 @@ validated everything; nothing here checks its arguments.
 ``geo`` packs the map as ``[r_sign, r_off, r_lo, r_hi, c_sign, c_off, c_lo,
 c_hi]``: output rows ``r_lo <= r < r_hi`` (and the same for columns) read the
 source, the rest is fill. ``mode`` picks the colour map for uint8: 0 copy,
-1 saturating add (``+ pos[c]`` then ``- neg[c]``, both saturating, which is
-exactly ``clip(x + pos - neg, 0, 255)``), 2 lookup table ``lut[c, v]``. Float
+1 ``clip(x + add[c], 0, 255)`` (as a saturating byte add then a saturating
+byte subtract), 2 lookup table ``lut[c, v]``. Float
 images apply ``k`` affine steps ``x * scale[k, c] + offset[k, c]`` in order, in
 float32, exactly as the unfused transforms do one after another.
 
@@ -124,7 +124,7 @@ def _copy_span(src, dst, i0, o0, n_valid, channels, c_sign, tmp):
 
 
 @njit(**_OPTS)
-def _render_u8(img, out, geo, mode, pos, neg, lut, fill, boxes, nbox, boxcols):
+def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
     in_w = img.shape[1]
     out_h, out_w, channels = out.shape
     src = img.reshape(-1)
@@ -135,6 +135,12 @@ def _render_u8(img, out, geo, mode, pos, neg, lut, fill, boxes, nbox, boxcols):
     row_len = out_w * channels
     fill_row = _pattern_row(fill, out_w)
     n_valid = max(c_hi - c_lo, 0)
+    # clip(x + k) == saturating (x + pos) then saturating (- neg), all in bytes.
+    pos = np.empty(channels, np.uint8)
+    neg = np.empty(channels, np.uint8)
+    for c in range(channels):
+        pos[c] = min(max(add[c], 0), 255)
+        neg[c] = min(max(-add[c], 0), 255)
     pos_row = _pattern_row(pos, n_valid)
     neg_row = _pattern_row(neg, n_valid)
     chan_row = _pattern_row(np.arange(channels).astype(np.uint64) * np.uint64(256), n_valid)
@@ -216,9 +222,9 @@ def _render_f32(img, out, geo, scales, offsets, fill, boxes, nbox, boxcols):
 
 
 @njit(parallel=True, **_OPTS)
-def _render_u8_batch(imgs, outs, geo, mode, pos, neg, lut, fill, boxes, nbox, boxcols):
+def _render_u8_batch(imgs, outs, geo, mode, add, lut, fill, boxes, nbox, boxcols):
     for n in prange(imgs.shape[0]):
-        _render_u8(imgs[n], outs[n], geo[n], mode[n], pos[n], neg[n], lut[n], fill[n], boxes[n], nbox[n], boxcols[n])
+        _render_u8(imgs[n], outs[n], geo[n], mode[n], add[n], lut[n], fill[n], boxes[n], nbox[n], boxcols[n])
 
 
 @njit(parallel=True, **_OPTS)

@@ -282,6 +282,18 @@ def _activation_summary(stats):
     }
 
 
+def _stats_or_diverged(model, x, when):
+    """Per-layer activation statistics; a network whose activations overflowed has diverged."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            stats = nn.diagnostics.activation_stats(model, x)
+        except ValueError:  # histogram of non-finite values
+            stats = None
+    if stats is None or not all(np.isfinite(s["std"]) for s in stats):
+        raise FloatingPointError(f"training diverged: activations overflowed {when}")
+    return stats
+
+
 # --------------------------------------------------------------------------- one run
 def train_model(data, *, augment="seed", hidden=DEFAULTS["hidden"], activation=DEFAULTS["activation"],
                 init=DEFAULTS["init"], epochs=DEFAULTS["epochs"], batch_size=DEFAULTS["batch_size"],
@@ -365,7 +377,7 @@ def train_model(data, *, augment="seed", hidden=DEFAULTS["hidden"], activation=D
             sel = kp == kind
             if sel.any():
                 by_kind[kind] = float(np.mean(pred[sel] == yp[sel]))
-    stats = nn.diagnostics.activation_stats(model, val[0])
+    stats = _stats_or_diverged(model, val[0], f"after {epochs} epochs")
     last = history[-1]
     result = {
         "config": {"data": data.root, "classes": data.classes, "image_shape": list(data.images.shape[1:]),
@@ -456,7 +468,10 @@ def sweep(data, *, activations=None, inits=None, on_run=None, **kwargs) -> dict:
                 fresh = nn.MLP(r["model"].config["sizes"], activation=act, init=ini, rng=r["config"]["seed"])
                 x_val = r["inputs"](data.images[stratified_split(data.labels, r["config"]["val_fraction"],
                                                                  r["config"]["seed"])[1]])
-                at_init = _activation_summary(nn.diagnostics.activation_stats(fresh, x_val))
+                try:
+                    at_init = _activation_summary(_stats_or_diverged(fresh, x_val, "at initialisation"))
+                except FloatingPointError:
+                    at_init = {"frac_dead": None, "frac_saturated": None, "last_hidden_std": float("inf")}
                 row.update({f"init_{k}": v for k, v in at_init.items()})
             runs.append(row)
             if on_run is not None:

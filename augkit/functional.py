@@ -59,11 +59,12 @@ def center_pad(h, w, height, width):
 
 
 def tint_ops(scale, offset):
-    return [("c", np.asarray(scale, np.float64), np.asarray(offset, np.float64))]
+    return [("c", scale, offset)]
 
 
 def erase_ops(boxes, fill=0.0, noise_seed=None, fill_mask=None):
-    return [("e", [tuple(int(v) for v in b) for b in boxes], fill, noise_seed, fill_mask)]
+    """``boxes``: whole-pixel ``(x_min, y_min, x_max, y_max)`` rows, already validated."""
+    return [("e", boxes, fill, noise_seed, fill_mask)]
 
 
 # ------------------------------------------------------------ public functions
@@ -164,7 +165,7 @@ def tint(image, offset, scale=1.0):
             raise ValueError(f"tint: {name} must be a finite number or {channels} finite numbers "
                              f"(one per channel), got {v!r}")
         vals.append(arr)
-    return _run(image, tint_ops(vals[1], vals[0]), "tint")
+    return _run(image, tint_ops(vals[1].tolist(), vals[0].tolist()), "tint")
 
 
 def _check_boxes(boxes, h, w, owner):

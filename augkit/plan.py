@@ -225,7 +225,7 @@ class Plan:
                 self.colour = ("lut", np.take_along_axis(new[1], current, axis=1))
             apply = lambda v: colour_u8(new, v)  # noqa: E731
         else:
-            step = (scale.astype(np.float32), offset.astype(np.float32))
+            step = (np.asarray(scale, np.float32), np.asarray(offset, np.float32))
             self.colour = (self.colour or []) + [step]
             apply = lambda v: colour_f32([step], v)  # noqa: E731
         if self.fill is not None:
@@ -242,7 +242,7 @@ class Plan:
         if fill == "random":
             noise = np.random.default_rng(noise_seed)
             for x0, y0, x1, y1 in rects:
-                shape = (y1 - y0, x1 - x0, self.channels)
+                shape = (int(y1 - y0), int(x1 - x0), self.channels)
                 if self.dtype == np.uint8:
                     patch = noise.integers(0, 256, size=shape, dtype=np.uint8)
                 else:
@@ -259,13 +259,16 @@ _FILL_CACHE = {}
 
 
 def _fill_vector(fill, channels, dtype, owner, name):
-    """:func:`augkit._validate.fill_vector`, memoised (fills are few; plans are built per call)."""
+    """:func:`augkit._validate.fill_vector`, memoised (fills are few; plans are built per call).
+
+    The arrays stay writeable although nothing writes to them: numba compiles a
+    separate kernel specialisation for read-only arguments.
+    """
     key = (fill, channels, dtype.char)
     values = _FILL_CACHE.get(key)
     if values is None:
         from ._validate import fill_vector
         values = fill_vector(fill, channels, dtype, owner, name)
-        values.setflags(write=False)
         if len(_FILL_CACHE) < 4096:
             _FILL_CACHE[key] = values
     return values
@@ -319,7 +322,7 @@ def render(plan, img):
     k = kernels()
     out_h, out_w = plan.out_shape
     out = np.empty((out_h, out_w, plan.channels), dtype=plan.dtype)
-    fill = plan.fill if plan.fill is not None else np.zeros(plan.channels, plan.dtype)
+    fill = plan.fill if plan.fill is not None else _zeros(plan.channels, plan.dtype)
     inside, later = _split_boxes(plan)
     if inside:
         boxes = np.array([b[:4] for b in inside], dtype=np.int64)
@@ -328,14 +331,13 @@ def render(plan, img):
         boxes, boxcols = _EMPTY_BOXES, np.zeros((0, plan.channels), plan.dtype)
     if plan.dtype == np.uint8:
         colour = plan.colour
-        zeros = np.zeros(plan.channels, np.uint8)
         if colour is None:
-            mode, pos, neg, lut = 0, zeros, zeros, _NO_LUT
+            mode, add, lut = 0, _zeros(plan.channels, np.int64), _NO_LUT
         elif colour[0] == "add":
-            mode, (pos, neg), lut = 1, _split_add(colour[1]), _NO_LUT
+            mode, add, lut = 1, colour[1], _NO_LUT
         else:
-            mode, pos, neg, lut = 2, zeros, zeros, colour[1]
-        k._render_u8(img, out, _geo(plan), mode, pos, neg, lut, fill, boxes, len(inside), boxcols)
+            mode, add, lut = 2, _zeros(plan.channels, np.int64), colour[1]
+        k._render_u8(img, out, _geo(plan), mode, add, lut, fill, boxes, len(inside), boxcols)
     else:
         steps = plan.colour or []
         scales = np.array([s for s, _ in steps], np.float32).reshape(len(steps), plan.channels)
@@ -348,10 +350,16 @@ def render(plan, img):
 _NO_LUT = np.zeros((1, 256), dtype=np.uint8)
 
 
-def _split_add(k):
-    """``clip(x + k)`` as a saturating add of ``pos`` then a saturating subtract of ``neg`` (uint8)."""
-    k = [min(max(int(v), -255), 255) for v in k]
-    return np.array([max(v, 0) for v in k], np.uint8), np.array([max(-v, 0) for v in k], np.uint8)
+_ZEROS = {}
+
+
+def _zeros(n, dtype):
+    """A shared zero vector (kernels never write to their inputs; kept writeable, see _fill_vector)."""
+    key = (n, np.dtype(dtype).char)
+    z = _ZEROS.get(key)
+    if z is None:
+        z = _ZEROS[key] = np.zeros(n, dtype)
+    return z
 
 
 def render_numpy(plan, arr):

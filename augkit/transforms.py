@@ -196,7 +196,7 @@ class RandomCrop(_SizedCrop):
     def sample_params(self, rng, shape):
         top, bottom, left, right = self._padded(shape)
         h, w = shape[0] + top + bottom, shape[1] + left + right
-        u = rng.random(2)
+        u = rng.random(2).tolist()
         # floor(u * n) is uniform on 0..n-1; min() guards the u -> 1 rounding edge.
         return {"x": min(int(u[0] * (w - self.width + 1)), w - self.width),
                 "y": min(int(u[1] * (h - self.height + 1)), h - self.height)}
@@ -251,7 +251,7 @@ class Shift(Transform):
         if self.unit == "px":
             dy, dx = rng.integers((ylo, xlo), (yhi + 1, xhi + 1))
             return {"dx": int(dx), "dy": int(dy)}
-        u = rng.random(2)
+        u = rng.random(2).tolist()
         dx = math.floor((xlo + u[0] * (xhi - xlo)) * shape[1] + 0.5)
         dy = math.floor((ylo + u[1] * (yhi - ylo)) * shape[0] + 0.5)
         return {"dx": int(dx), "dy": int(dy)}
@@ -304,14 +304,15 @@ class Tint(Transform):
         self.per_channel = per_channel
 
     def sample_params(self, rng, shape):
-        n = shape[2] if self.per_channel else 1
+        c = shape[2]
+        n = c if self.per_channel else 1
         lo, hi = self.shift
-        offset = lo + rng.random(n) * (hi - lo) if hi > lo else np.full(n, lo)
+        offset = [lo + u * (hi - lo) for u in rng.random(n).tolist()] if hi > lo else [lo] * n
         slo, shi = self.scale
-        scale = slo + rng.random(n) * (shi - slo) if shi > slo else np.full(n, slo)
-        if n != shape[2]:
-            offset, scale = np.repeat(offset, shape[2]), np.repeat(scale, shape[2])
-        return {"offset": offset.tolist(), "scale": scale.tolist()}
+        scale = [slo + u * (shi - slo) for u in rng.random(n).tolist()] if shi > slo else [slo] * n
+        if n != c:
+            offset, scale = offset * c, scale * c
+        return {"offset": offset, "scale": scale}
 
     def check_params(self, params, shape):
         super().check_params(params, shape)
@@ -381,7 +382,7 @@ class BoxErase(Transform):
         area = h * w
         (slo, shi), (rlo, rhi) = self.scale, self._log_ratio
         for _ in range(n):
-            draws = rng.random(22)
+            draws = rng.random(22).tolist()
             for t in range(10):
                 erase_area = area * (slo + draws[2 * t] * (shi - slo))
                 aspect = math.exp(rlo + draws[2 * t + 1] * (rhi - rlo))
