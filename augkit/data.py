@@ -47,7 +47,7 @@ def sample_path(*parts) -> Path:
     """Path of the project's sample data: ``sample_path("images", "astronaut.png")``.
 
     Raises ``FileNotFoundError`` naming the path when the samples are not there
-    (they ship with a source checkout, not with a wheel).
+    (they ship inside the installed package and in the source checkout).
 
     Examples
     --------
@@ -57,12 +57,15 @@ def sample_path(*parts) -> Path:
     """
     import augkit
 
-    path = Path(augkit.__file__).resolve().parent.parent / "samples"
-    path = path.joinpath(*parts)
-    if not path.exists():
-        raise FileNotFoundError(f"augkit sample data not found at {path}; the samples/ folder ships with "
-                                "the source checkout (git clone), install augkit from there with pip install -e .")
-    return path
+    package = Path(augkit.__file__).resolve().parent
+    # Installed (pip install .): the data ships inside the package as augkit/samples;
+    # editable or source checkout: the repository's samples/ folder.
+    for root in (package / "samples", package.parent / "samples"):
+        path = root.joinpath(*parts)
+        if path.exists():
+            return path
+    raise FileNotFoundError(f"augkit sample data {'/'.join(parts) or 'samples'} not found in {package / 'samples'} "
+                            f"or {package.parent / 'samples'}; reinstall augkit (pip install .) from a source checkout")
 
 
 class AugmentedDataset:
