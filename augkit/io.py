@@ -117,7 +117,12 @@ def _to_pil(array: np.ndarray, fmt: str) -> Image.Image:
     return img
 
 
-def _atomic(path: Path, write):
+def atomic_write(path, write) -> Path:
+    """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it into place.
+
+    A crash or kill at any moment leaves either the old file or the new one,
+    never a truncated one.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     try:
@@ -157,10 +162,10 @@ def write_image(array, path, quality=None) -> Path:
     options = {}
     if quality is not None and fmt in ("JPEG", "WEBP"):
         options["quality"] = int(quality)
-    return _atomic(path, lambda fh: img.save(fh, format=fmt, **options))
+    return atomic_write(path, lambda fh: img.save(fh, format=fmt, **options))
 
 
 def copy_file(src, dst) -> Path:
     """Copy the bytes of ``src`` to ``dst`` atomically (temporary name, then rename)."""
     with open(src, "rb") as source:
-        return _atomic(Path(dst), lambda fh: shutil.copyfileobj(source, fh))
+        return atomic_write(Path(dst), lambda fh: shutil.copyfileobj(source, fh))
