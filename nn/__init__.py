@@ -10,7 +10,8 @@ Modules
 activations, init, layers, losses, optim, schedules, model, data, trainer,
 gradcheck, diagnostics, experiments, plots
 """
-from . import activations, data, init, layers, losses, model, optim, schedules, trainer
+from . import (activations, data, diagnostics, experiments, gradcheck, init, layers, losses, model,
+               optim, plots, schedules, trainer)
 from .activations import ELU, LeakyReLU, ReLU, Sigmoid, Tanh
 from .base import Layer, Parameter
 from .data import Batches
@@ -21,7 +22,8 @@ from .optim import SGD, Adam
 from .trainer import History, Trainer
 
 __all__ = [
-    "activations", "data", "init", "layers", "losses", "model", "optim", "schedules", "trainer",
+    "activations", "data", "diagnostics", "experiments", "gradcheck", "init", "layers", "losses",
+    "model", "optim", "plots", "schedules", "trainer",
     "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "Layer", "Parameter", "Batches",
     "Linear", "Dropout", "softmax_cross_entropy", "MLP", "Sequential", "SGD", "Adam",
     "History", "Trainer",

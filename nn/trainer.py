@@ -98,6 +98,7 @@ class Trainer:
         if not callable(loss):
             raise ValueError(f"Trainer: loss must be callable (scores, labels) -> (loss, dscores), got {loss!r}")
         self.model, self.optimizer, self.loss = model, optimizer, loss
+        self.params = model.parameters()
         self.dtype = _checks.float_dtype("Trainer", dtype)
         self.progress = bool(progress)
         self.stream = stream
