@@ -1,0 +1,115 @@
+"""Does the loader keep up with the trainer? Fraction of each epoch spent waiting for data.
+
+The demo's training loop (``augkit train``): an :class:`augkit.data.Loader`
+over an :class:`augkit.data.AugmentedDataset` feeds :class:`nn.Trainer`,
+which records per epoch ``time`` (the training pass, waiting included) and
+``data_time`` (seconds blocked in ``next(batches)``). Reported: the median over
+epochs of ``data_time / time`` and of the epoch time (rounds alternate the worker counts), for 0, 1 and 2 loader
+threads, in three settings:
+
+- ``demo``: the shipped faces (25x25 gray, decoded once into memory), preset
+  "seed" (shift + tint + box erase), MLP 625-64-2, batch 16 -- exactly what
+  ``augkit train`` runs (on 200 images, repeated x10 to make epochs long
+  enough to time);
+- ``demo, from disk``: the same, but every image decoded from its PNG file
+  each epoch (an :class:`~augkit.data.ImageFolder` under the augmentation);
+- ``larger``: 64x64 RGB images in memory, preset "strong", MLP 12288-256-10,
+  batch 64 -- heavier on both sides.
+
+The peer measured in the same run is the same loop with no augmentation
+(``augment none``): its data fraction is the cost of batching alone.
+
+Usage::
+
+    python benchmarks/bench_loader.py [--epochs 3] [--rounds 3] [--markdown]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import nn  # noqa: E402
+from augkit import presets  # noqa: E402
+from augkit.data import AugmentedDataset, ImageFolder, Loader, sample_path  # noqa: E402
+from augkit.demo_train import load_folder  # noqa: E402
+
+
+class _Repeat:
+    """``times`` copies of an indexable, so that an epoch is long enough to time."""
+
+    def __init__(self, items, times):
+        self.items, self.times = items, times
+
+    def __len__(self):
+        return len(self.items) * self.times
+
+    def __getitem__(self, i):
+        return self.items[i % len(self.items)]
+
+
+def _settings():
+    faces = load_folder(sample_path("faces"))
+    pairs = list(zip(faces.images, faces.labels.tolist()))
+    folder = ImageFolder(sample_path("faces"), mode="L")
+    rng = np.random.default_rng(0)
+    big = rng.integers(0, 256, (500, 64, 64, 3), dtype=np.uint8)
+    big_pairs = list(zip(big, rng.integers(0, 10, 500).tolist()))
+    return [
+        ("demo (25x25 gray, in memory)", _Repeat(pairs, 10), "seed", [625, 64, 2], 16),
+        ("demo, decoded from disk every epoch", _Repeat(folder, 10), "seed", [625, 64, 2], 16),
+        ("larger (64x64 RGB, in memory)", _Repeat(big_pairs, 4), "strong", [12288, 256, 10], 64),
+    ]
+
+
+def _run(items, augment, sizes, batch, workers, epochs):
+    pipe = None if augment == "none" else presets.get_preset(augment)
+    loader = Loader(AugmentedDataset(items, pipe, seed=0), batch_size=batch, seed=0, workers=workers)
+
+    def batches(epoch):
+        for x, y in loader.epoch(epoch):
+            yield x.astype(np.float32).reshape(len(x), -1) * (1.0 / 255.0), y
+
+    trainer = nn.Trainer(nn.MLP(sizes, rng=0), nn.Adam(1e-3))
+    history = trainer.fit(batches, epochs=epochs + 1)
+    return history.records[1:]  # the first epoch warms the kernels and caches
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs per cell and round (after a warm-up)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds; each runs every worker count in turn, so machine noise hits all alike")
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args(argv)
+    print(f"# {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, "
+          f"Python {platform.python_version()}, NumPy {np.__version__}; median over {args.rounds} rounds x "
+          f"{args.epochs} epochs")
+    header = ["setting", "augment", "workers", "waiting for data", "epoch (s)", "data wait (s)"]
+    print("| " + " | ".join(header) + " |\n|" + "---|" * len(header) if args.markdown else "  ".join(header))
+    for name, items, augment, sizes, batch in _settings():
+        for aug in ("none", augment):
+            cells = {w: [] for w in args.workers}
+            for _ in range(args.rounds):
+                for workers in args.workers:
+                    cells[workers] += _run(items, aug, sizes, batch, workers, args.epochs)
+            for workers, records in cells.items():
+                frac = statistics.median(r["data_time"] / r["time"] for r in records)
+                epoch_s = statistics.median(r["time"] for r in records)
+                wait_s = statistics.median(r["data_time"] for r in records)
+                row = [name, aug, str(workers), f"{frac:.1%}", f"{epoch_s:.3f}", f"{wait_s:.3f}"]
+                print("| " + " | ".join(row) + " |" if args.markdown else "  ".join(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
