@@ -117,6 +117,12 @@ def _to_pil(array: np.ndarray, fmt: str) -> Image.Image:
     return img
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path, write) -> Path:
     """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it into place.
 
@@ -126,6 +132,8 @@ def atomic_write(path, write) -> Path:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     try:
+        # mkstemp creates the file 0600; give it the permissions a plain open() would.
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             write(fh)
         os.replace(tmp, path)

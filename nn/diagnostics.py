@@ -51,7 +51,8 @@ def array_stats(h, activation=None, bins: int = 50, hist_range=None) -> dict:
     Returns
     -------
     dict
-        ``mean``, ``std``, ``frac_saturated`` (None where not defined),
+        ``frac_nonfinite`` (entries that are inf or NaN), ``mean``, ``std``
+        (inf/NaN when such entries exist), ``frac_saturated`` (None where not defined),
         ``frac_zero`` (entries exactly 0), ``frac_dead`` (units 0 for every
         sample), ``hist`` (counts, list of int) and ``edges`` (list of float).
 
@@ -68,12 +69,17 @@ def array_stats(h, activation=None, bins: int = 50, hist_range=None) -> dict:
     bins = _checks.number("array_stats", "bins", bins, low=1, integer=True)
     if hist_range is None:
         hist_range = _HIST_RANGE.get(activation)
+    finite = np.isfinite(h)
+    values = h if finite.all() else h[finite]
     if hist_range is None:
-        lo, hi = float(h.min()), float(h.max())
+        # Overflowed activations (inf/NaN after a diverged run) are counted in
+        # frac_nonfinite and left out of the histogram, whose range they would break.
+        lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
         hist_range = (lo, hi if hi > lo else lo + 1.0)
-    counts, edges = np.histogram(h, bins=bins, range=hist_range)
+    counts, edges = np.histogram(values, bins=bins, range=hist_range)
     zero = h == 0
     return {
+        "frac_nonfinite": float((~finite).mean()),
         "mean": float(h.mean(dtype=np.float64)),
         "std": float(h.std(dtype=np.float64)),
         "frac_saturated": _saturated(h, activation),

@@ -229,3 +229,17 @@ def test_sample_path_finds_the_faces():
     assert faces.classes == ["face", "not_face"] and len(faces) == 200
     with pytest.raises(FileNotFoundError, match="samples"):
         sample_path("no_such_folder")
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    from augkit.io import write_image
+
+    old = os.umask(0o022)
+    try:
+        out = write_image(np.zeros((4, 4, 3), np.uint8), tmp_path / "x.png")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644

@@ -129,3 +129,12 @@ def test_gradient_norms_vanish_through_saturated_layers():
 def test_bad_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_array_stats_survives_overflowed_activations():
+    from nn.diagnostics import array_stats
+
+    h = np.array([[1.0, np.inf], [np.nan, 2.0], [0.0, 3.0]])
+    s = array_stats(h, "relu", bins=3)
+    assert s["frac_nonfinite"] == pytest.approx(2 / 6)
+    assert sum(s["hist"]) == 4
