@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .cli import _int_at_least  # cli imports this module lazily (build_parser), so no cycle
+
 PLOT_MISSING = "matplotlib is not installed: PNG plots skipped (pip install 'augkit[plot]' to get them)"
 
 
@@ -40,18 +42,6 @@ def _usage_error():
 
 
 # --------------------------------------------------------------------------- option parsing
-def _int_at_least(minimum):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value < minimum:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {minimum}, got {text!r}")
-        return value
-    return parse
-
-
 def _positive_float(text):
     try:
         value = float(text)
