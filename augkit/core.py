@@ -31,6 +31,10 @@ def resolve_rng(rng, fallback=None):
         return fallback
     if isinstance(rng, np.random.Generator):
         return rng
+    if type(rng) is tuple or type(rng) is list:
+        # The common case, (seed, epoch, index) of plain ints, without the slower ABC checks.
+        if rng and all(type(v) is int and v >= 0 for v in rng):
+            return np.random.Generator(np.random.PCG64(np.random.SeedSequence(rng)))
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         if rng < 0:
             raise ValueError(f"rng must be a non-negative int, a sequence of them or a Generator, got {rng}")
