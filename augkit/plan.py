@@ -75,13 +75,19 @@ def _preimage(lo, hi, g):
 
 def compose_axis(m, g):
     """The map of ``m`` after ``g``: ``g`` maps new coordinates to ``m``'s output."""
-    sign = m[0] * g[0]
-    off = m[0] * g[1] + m[1]
-    plo, phi = _preimage(m[3], m[4], g)
-    lo, hi = max(g[3], plo), min(g[4], phi)
+    g_sign, g_off, g_size, g_lo, g_hi = g
+    if g_sign == 1 and g_off == 0 and g_lo == 0 and g_hi == g_size == m[2]:
+        return m  # g leaves this axis alone (a flip or shift along the other one)
+    m_sign, m_off, _, m_lo, m_hi = m
+    if g_sign == 1:
+        plo, phi = m_lo - g_off, m_hi - g_off
+    else:
+        plo, phi = g_off - m_hi + 1, g_off - m_lo + 1
+    lo = g_lo if g_lo > plo else plo
+    hi = g_hi if g_hi < phi else phi
     if hi <= lo:
         lo = hi = 0
-    return (sign, off, g[2], lo, hi)
+    return (m_sign * g_sign, m_sign * g_off + m_off, g_size, lo, hi)
 
 
 def map_interval(a, b, g):
@@ -151,7 +157,7 @@ class Plan:
 
     def __init__(self, height, width, channels, dtype, for_mask=False, owner="augkit"):
         self.height, self.width, self.channels = height, width, channels
-        self.dtype = np.dtype(dtype)
+        self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
         self.for_mask = for_mask
         self.owner = owner
         self.rows = axis_identity(height)
