@@ -343,15 +343,18 @@ class Loader:
         order = self.order(epoch)
         stop = len(self) * self.batch_size
         batches = [order[i:min(i + self.batch_size, stop)] for i in range(0, stop, self.batch_size)]
+        # Items are read with this epoch pinned (AugmentedDataset.get), so two epoch
+        # iterators alive at once, or a set_epoch elsewhere, cannot mix epochs.
+        get = getattr(self.dataset, "get", None)
+        fetch = (lambda i: get(i, epoch)) if callable(get) else self.dataset.__getitem__
         if self.workers == 0:
-            return (collate([self.dataset[int(i)] for i in idx]) for idx in batches)
-        return self._threaded(batches)
+            return (collate([fetch(int(i)) for i in idx]) for idx in batches)
+        return self._threaded(batches, fetch)
 
-    def _threaded(self, batches):
+    def _threaded(self, batches, fetch):
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="augkit-loader")
         pending = deque()
         todo = iter(batches)
-        fetch = self.dataset.__getitem__
 
         def submit_next():
             idx = next(todo, None)

@@ -243,3 +243,14 @@ def test_written_files_get_ordinary_permissions(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+def test_epoch_iterators_alive_together_keep_their_own_epoch():
+    items = [(np.full((6, 6, 3), 10 * i, np.uint8), i) for i in range(8)]
+    ds = AugmentedDataset(items, A.Compose([A.Tint(p=1), A.Shift(p=1)]), seed=3)
+    loader = Loader(ds, batch_size=4, shuffle=True, seed=1)
+    alone = [x for x, _ in loader.epoch(1)]
+    first = loader.epoch(1)
+    loader.epoch(2)  # sets the dataset's epoch to 2 before the first iterator is consumed
+    together = [x for x, _ in first]
+    assert all(np.array_equal(a, b) for a, b in zip(alone, together))
