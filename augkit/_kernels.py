@@ -118,6 +118,30 @@ def _copy_span(src, dst, i0, o0, n_valid, channels, c_sign):
                 d[o + c] = s[k + c]
 
 
+@njit(inline="always", **_OPTS)
+def _layout(geo, out_w, channels):
+    """Per-image constants: valid columns, their flat offsets in a row, the first source column."""
+    c_sign, c_off, c_lo, c_hi = geo[4], geo[5], geo[6], geo[7]
+    n_valid = max(c_hi - c_lo, 0)
+    left = c_lo * channels
+    right = c_hi * channels if n_valid > 0 else left
+    first_col = c_off + c_lo if c_sign == 1 else c_off - c_lo
+    return n_valid, left, right, first_col, out_w * channels
+
+
+@njit(inline="always", **_OPTS)
+def _start_row(r, geo, in_w, channels, layout, dst, fill_row):
+    """Paint row ``r``'s fill; return the flat source index of its valid span, or -1 if all fill."""
+    n_valid, left, right, first_col, row_len = layout
+    ob = r * row_len
+    if r < geo[2] or r >= geo[3] or n_valid == 0:
+        _fill_span(dst, ob, fill_row, 0, row_len)
+        return -1
+    _fill_span(dst, ob, fill_row, 0, left)
+    _fill_span(dst, ob + right, fill_row, right, row_len - right)
+    return ((geo[0] * r + geo[1]) * in_w + first_col) * channels
+
+
 @njit(**_OPTS)
 def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
     in_w = img.shape[1]
@@ -125,11 +149,9 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
     src = img.reshape(-1)
     dst = out.reshape(-1)
     lut_flat = lut.reshape(-1)
-    r_sign, r_off, r_lo, r_hi = geo[0], geo[1], geo[2], geo[3]
-    c_sign, c_off, c_lo, c_hi = geo[4], geo[5], geo[6], geo[7]
-    row_len = out_w * channels
+    layout = _layout(geo, out_w, channels)
+    n_valid, left, c_sign = layout[0], layout[1], geo[4]
     fill_row = _pattern_row(fill, out_w)
-    n_valid = max(c_hi - c_lo, 0)
     # clip(x + k) == saturating (x + pos) then saturating (- neg), all in bytes.
     pos = np.empty(channels, np.uint8)
     neg = np.empty(channels, np.uint8)
@@ -140,18 +162,11 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
     neg_row = _pattern_row(neg, n_valid)
     chan_row = _pattern_row(np.arange(channels).astype(np.uint64) * np.uint64(256), n_valid)
     n = n_valid * channels
-    left = c_lo * channels
-    right = c_hi * channels if n_valid > 0 else left
-    first_col = c_off + c_lo if c_sign == 1 else c_off - c_lo
     for r in range(out_h):
-        ob = r * row_len
-        if r < r_lo or r >= r_hi or n_valid == 0:
-            _fill_span(dst, ob, fill_row, 0, row_len)
+        i0 = _start_row(r, geo, in_w, channels, layout, dst, fill_row)
+        if i0 < 0:
             continue
-        i0 = ((r_sign * r + r_off) * in_w + first_col) * channels
-        _fill_span(dst, ob, fill_row, 0, left)
-        _fill_span(dst, ob + right, fill_row, right, row_len - right)
-        o0 = ob + left
+        o0 = r * layout[4] + left
         d = dst[o0:o0 + n]
         if mode == 0 or c_sign == -1:
             _copy_span(src, dst, i0, o0, n_valid, channels, c_sign)
@@ -180,11 +195,9 @@ def _render_f32(img, out, geo, scales, offsets, fill, boxes, nbox, boxcols):
     out_h, out_w, channels = out.shape
     src = img.reshape(-1)
     dst = out.reshape(-1)
-    r_sign, r_off, r_lo, r_hi = geo[0], geo[1], geo[2], geo[3]
-    c_sign, c_off, c_lo, c_hi = geo[4], geo[5], geo[6], geo[7]
-    row_len = out_w * channels
+    layout = _layout(geo, out_w, channels)
+    n_valid, left, c_sign = layout[0], layout[1], geo[4]
     fill_row = _pattern_row(fill, out_w)
-    n_valid = max(c_hi - c_lo, 0)
     steps = scales.shape[0]
     scale_rows = np.empty((steps, max(n_valid, 1) * channels), np.float32)
     offset_rows = np.empty((steps, max(n_valid, 1) * channels), np.float32)
@@ -192,18 +205,11 @@ def _render_f32(img, out, geo, scales, offsets, fill, boxes, nbox, boxcols):
         scale_rows[k] = _pattern_row(scales[k], n_valid)
         offset_rows[k] = _pattern_row(offsets[k], n_valid)
     n = n_valid * channels
-    left = c_lo * channels
-    right = c_hi * channels if n_valid > 0 else left
-    first_col = c_off + c_lo if c_sign == 1 else c_off - c_lo
     for r in range(out_h):
-        ob = r * row_len
-        if r < r_lo or r >= r_hi or n_valid == 0:
-            _fill_span(dst, ob, fill_row, 0, row_len)
+        i0 = _start_row(r, geo, in_w, channels, layout, dst, fill_row)
+        if i0 < 0:
             continue
-        i0 = ((r_sign * r + r_off) * in_w + first_col) * channels
-        _fill_span(dst, ob, fill_row, 0, left)
-        _fill_span(dst, ob + right, fill_row, right, row_len - right)
-        o0 = ob + left
+        o0 = r * layout[4] + left
         _copy_span(src, dst, i0, o0, n_valid, channels, c_sign)
         d = dst[o0:o0 + n]
         for k in range(steps):
