@@ -292,6 +292,8 @@ def fast_batch(pipe, items, stack, gen, record):
             values = _fill_rows(t.fill, n, c, dtype, type(t).__name__)
             box_col = np.concatenate([box_col, np.repeat(values[:, None, :], new.shape[1], axis=1)], axis=1)
             continue
+        if not applied.any():
+            continue  # e.g. RandomCrop(p=0): nothing to fold (crops are all-or-none, see supported())
         g_rows, g_cols, g_fill = _geometry(t, params, applied, shape)
         adds = (g_rows[3] > 0) | (g_rows[4] < g_rows[2]) | (g_cols[3] > 0) | (g_cols[4] < g_cols[2])
         if g_fill is not None:

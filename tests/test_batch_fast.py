@@ -53,3 +53,90 @@ def test_unsupported_pipelines_take_the_general_path():
     out = pipe.batch(imgs, rng=np.random.default_rng(0), record=True)
     for i in range(4):
         assert np.array_equal(out["image"][i], pipe.replay(out["params"][i], image=imgs[i])["image"])
+
+
+def _random_transform(draw, st, h, w):
+    kind = draw(st.sampled_from(["hflip", "vflip", "crop", "center", "random_crop", "shift", "tint", "erase"]))
+    p = draw(st.sampled_from([0.0, 0.5, 1.0]))
+    fill = draw(st.sampled_from([0, 7, 255]))
+    if kind == "hflip":
+        return A.HorizontalFlip(p=p), (h, w)
+    if kind == "vflip":
+        return A.VerticalFlip(p=p), (h, w)
+    if kind == "crop":
+        x0, y0 = draw(st.integers(0, w - 1)), draw(st.integers(0, h - 1))
+        x1, y1 = draw(st.integers(x0 + 1, w)), draw(st.integers(y0 + 1, h))
+        return A.Crop(x0, y0, x1, y1), (y1 - y0, x1 - x0)
+    if kind in ("center", "random_crop"):
+        ch, cw = draw(st.integers(1, h + 4)), draw(st.integers(1, w + 4))
+        t = (A.CenterCrop(ch, cw, pad_if_needed=True, fill=fill) if kind == "center"
+             else A.RandomCrop(ch, cw, pad_if_needed=True, fill=fill, p=draw(st.sampled_from([0.0, 1.0]))))
+        if kind == "random_crop" and t.p == 0.0:
+            return t, (h, w)
+        return t, (ch, cw)
+    if kind == "shift":
+        return A.Shift(dx=draw(st.sampled_from([0.0, 0.3, 1.2])), dy=draw(st.sampled_from([0.0, 0.3])),
+                       fill=fill, p=p), (h, w)
+    if kind == "tint":
+        return A.Tint(shift=draw(st.sampled_from([0, 30, 300])), scale=draw(st.sampled_from([(1, 1), (0.5, 1.5)])),
+                      per_channel=draw(st.booleans()), p=p), (h, w)
+    return A.BoxErase(count=draw(st.sampled_from([0, 1, (0, 3)])), fill=fill, p=p), (h, w)
+
+
+def test_fast_batch_matches_replay_on_random_pipelines():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @st.composite
+    def cases(draw):
+        h, w = draw(st.integers(2, 14)), draw(st.integers(2, 14))
+        c = draw(st.sampled_from([1, 3, 4]))
+        dtype = draw(st.sampled_from([np.uint8, np.float32]))
+        transforms, size = [], (h, w)
+        for _ in range(draw(st.integers(1, 6))):
+            t, size = _random_transform(draw, st, *size)
+            transforms.append(t)
+        return h, w, c, dtype, transforms, draw(st.integers(0, 2 ** 32 - 1))
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(cases())
+    def check(case):
+        h, w, c, dtype, transforms, seed = case
+        pipe = A.Compose(transforms)
+        assert _batchfast.supported(pipe) is not None
+        imgs = np.stack([make_image(h=h, w=w, c=c, dtype=dtype, seed=seed % 1000 + i) for i in range(5)])
+        out = pipe.batch(imgs, rng=np.random.default_rng(seed), record=True)
+        for i in range(len(imgs)):
+            one = pipe.replay(out["params"][i], image=imgs[i])["image"]
+            assert np.array_equal(out["image"][i], one, equal_nan=True), (transforms, out["params"][i])
+
+    check()
+
+
+def test_fused_single_calls_match_one_by_one_on_random_pipelines():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @st.composite
+    def cases(draw):
+        h, w = draw(st.integers(2, 14)), draw(st.integers(2, 14))
+        transforms, size = [], (h, w)
+        for _ in range(draw(st.integers(1, 6))):
+            t, size = _random_transform(draw, st, *size)
+            transforms.append(t)
+        return h, w, draw(st.sampled_from([1, 3])), draw(st.sampled_from([np.uint8, np.float32])), transforms, \
+            draw(st.integers(0, 2 ** 32 - 1))
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(cases())
+    def check(case):
+        h, w, c, dtype, transforms, seed = case
+        pipe = A.Compose(transforms)
+        img = make_image(h=h, w=w, c=c, dtype=dtype, seed=seed % 1000)
+        out = pipe(image=img, rng=seed, record=True)
+        cur = img
+        for t, p in pipe.steps(out["params"], img.shape):
+            cur = t.apply(cur, p)
+        assert np.array_equal(out["image"], cur, equal_nan=True), (transforms, out["params"])
+
+    check()
