@@ -156,7 +156,8 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------
     def fit(self, train, epochs: int, val=None, *, patience=None, monitor="val_loss",
-            min_delta=0.0, restore_best=True, val_batch_size=1024, progress=None) -> History:
+            min_delta=0.0, restore_best=True, val_batch_size=1024, progress=None,
+            on_epoch_end=None) -> History:
         """Train for up to ``epochs`` epochs.
 
         Parameters
@@ -179,6 +180,10 @@ class Trainer:
             Batch size used when ``val`` is a pair of arrays.
         progress : bool, optional
             Overrides the trainer's ``progress`` for this call.
+        on_epoch_end : callable, optional
+            Called as ``on_epoch_end(record, trainer)`` after each epoch (after
+            validation), with that epoch's history record (a dict it may add
+            fields to, e.g. extra metrics); returning True stops training.
 
         Returns
         -------
@@ -194,6 +199,9 @@ class Trainer:
         if not callable(train) and not hasattr(train, "__iter__"):
             raise ValueError("Trainer.fit: train must be an iterable of (x, y) batches or a "
                              f"callable epoch -> iterable, got {type(train).__name__}")
+        if on_epoch_end is not None and not callable(on_epoch_end):
+            raise ValueError("Trainer.fit: on_epoch_end must be a callable (record, trainer) -> bool or None, "
+                             f"got {type(on_epoch_end).__name__}")
         show = self.progress if progress is None else bool(progress)
         stream = self.stream or sys.stderr
         self.params = self.model.parameters()
@@ -208,9 +216,13 @@ class Trainer:
                 res = self.evaluate(val, batch_size=val_batch_size, epoch=epoch)
                 record.update(val_loss=res["loss"], val_acc=res["acc"],
                               val_time=time.perf_counter() - t0)
+            stop = bool(on_epoch_end(record, self)) if on_epoch_end is not None else False
             history.records.append(record)
             if show:
                 print(_format_record(record, epochs), file=stream, flush=True)
+            if stop:
+                history.stopped_early = True
+                break
             if patience is None:
                 continue
             value = sign * record[monitor]

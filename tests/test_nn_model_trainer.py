@@ -190,3 +190,27 @@ def test_predict_restores_mode_and_batches():
 def test_bad_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_on_epoch_end_sees_each_record_can_add_fields_and_stop():
+    import nn
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(int)
+    seen = []
+
+    def callback(record, trainer):
+        record["extra"] = record["epoch"] * 10
+        seen.append(record["epoch"])
+        return record["epoch"] == 3  # records count epochs from 1
+
+    model = nn.MLP([4, 8, 2], rng=0)
+    history = nn.Trainer(model, nn.SGD(0.1)).fit(nn.Batches(x, y, batch_size=16, seed=0), epochs=10,
+                                                  on_epoch_end=callback)
+    assert len(history.records) == len(seen) == 3
+    assert seen == [r["epoch"] for r in history.records]
+    assert history.records[-1]["extra"] == history.records[-1]["epoch"] * 10
+    assert history.stopped_early
+    with pytest.raises(ValueError, match="on_epoch_end must be a callable"):
+        nn.Trainer(model, nn.SGD(0.1)).fit([(x, y)], epochs=1, on_epoch_end=3)
