@@ -119,6 +119,13 @@ def _copy_span(src, dst, i0, o0, n_valid, channels, c_sign):
 
 
 @njit(inline="always", **_OPTS)
+def _is_identity(geo, in_shape, out_shape):
+    return (in_shape[0] == out_shape[0] and in_shape[1] == out_shape[1] and geo[0] == 1 and geo[1] == 0
+            and geo[2] == 0 and geo[3] == out_shape[0] and geo[4] == 1 and geo[5] == 0 and geo[6] == 0
+            and geo[7] == out_shape[1])
+
+
+@njit(inline="always", **_OPTS)
 def _layout(geo, out_w, channels):
     """Per-image constants: valid columns, their flat offsets in a row, the first source column."""
     c_sign, c_off, c_lo, c_hi = geo[4], geo[5], geo[6], geo[7]
@@ -162,6 +169,12 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
     neg_row = _pattern_row(neg, n_valid)
     chan_row = _pattern_row(np.arange(channels).astype(np.uint64) * np.uint64(256), n_valid)
     n = n_valid * channels
+    if mode == 0 and _is_identity(geo, img.shape, out.shape):
+        # Nothing moves (an erase alone, say): one flat copy, no per-row work.
+        for j in range(np.uint64(dst.size)):
+            dst[j] = src[j]
+        _boxes(out, boxes, nbox, boxcols)
+        return
     for r in range(out_h):
         i0 = _start_row(r, geo, in_w, channels, layout, dst, fill_row)
         if i0 < 0:
