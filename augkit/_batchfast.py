@@ -43,6 +43,14 @@ def supported(pipe):
     return items
 
 
+def _preimage(lo, hi, g_sign, g_off):
+    """Where ``[lo, hi)`` of the previous coordinates comes from under g, per sample (array form
+    of :func:`augkit.plan.map_interval` before clipping)."""
+    plo = np.where(g_sign == 1, lo - g_off, g_off - hi + 1)
+    phi = np.where(g_sign == 1, hi - g_off, g_off - lo + 1)
+    return plo, phi
+
+
 class _Axis:
     """Per-sample axis maps ``src = sign * dst + off`` valid on ``[lo, hi)``; ``size`` is shared."""
 
@@ -53,14 +61,8 @@ class _Axis:
         self.hi = np.full(n, size, np.int64)
         self.size = size
 
-    def preimage(self, lo, hi, g_sign, g_off):
-        """Where ``[lo, hi)`` of the previous coordinates comes from under g (per sample)."""
-        plo = np.where(g_sign == 1, lo - g_off, g_off - hi + 1)
-        phi = np.where(g_sign == 1, hi - g_off, g_off - lo + 1)
-        return plo, phi
-
     def compose(self, g_sign, g_off, g_size, g_lo, g_hi):
-        plo, phi = self.preimage(self.lo, self.hi, g_sign, g_off)
+        plo, phi = _preimage(self.lo, self.hi, g_sign, g_off)
         lo, hi = np.maximum(g_lo, plo), np.minimum(g_hi, phi)
         empty = hi <= lo
         self.off = self.sign * g_off + self.off
@@ -236,12 +238,9 @@ class _Colour:
             flat = out.reshape(self.n, -1, self.c)
             if lut_new is not None:
                 tables = np.tile(levels.astype(np.uint8), (self.n, self.c, 1))
-                general = np.zeros(self.n, bool)
-                general[needs_lut] = True
                 tables[needs_lut] = lut_new
-                lut_v = np.take_along_axis(tables, np.swapaxes(flat, 1, 2), axis=2)
-                mapped = np.swapaxes(lut_v, 1, 2)
-                flat = np.where(general[:, None, None], mapped, flat)
+                mapped = np.swapaxes(np.take_along_axis(tables, np.swapaxes(flat, 1, 2), axis=2), 1, 2)
+                flat = np.where(needs_lut[:, None, None], mapped, flat)
             simple_add = applied & additive & ~needs_lut
             flat = np.where(simple_add[:, None, None], np.clip(flat + k_new[:, None, :], 0, 255), flat)
             return flat.reshape(v.shape).astype(np.uint8)
@@ -300,20 +299,18 @@ def fast_batch(pipe, items, stack, gen, record):
             values = _fill_rows(g_fill[0], n, c, dtype, type(t).__name__)
             differs = has_fill & adds & np.any(fill != values, axis=1)
             if differs.any():
-                rlo, rhi = rows.preimage(rows.lo, rows.hi, g_rows[0], g_rows[1])
-                clo, chi = cols.preimage(cols.lo, cols.hi, g_cols[0], g_cols[1])
+                rlo, rhi = _preimage(rows.lo, rows.hi, g_rows[0], g_rows[1])
+                clo, chi = _preimage(cols.lo, cols.hi, g_cols[0], g_cols[1])
                 g_empty = (g_rows[4] <= g_rows[3]) | (g_cols[4] <= g_cols[3])
                 inside = (rlo <= g_rows[3]) & (g_rows[4] <= rhi) & (clo <= g_cols[3]) & (g_cols[4] <= chi)
                 slow |= differs & ~g_empty & ~inside
             fill = np.where(adds[:, None], values, fill)
             has_fill |= adds
         if boxes.shape[1]:
-            def move(a, b, g):
-                plo = np.where(g[0][:, None] == 1, a - g[1][:, None], g[1][:, None] - b + 1)
-                phi = np.where(g[0][:, None] == 1, b - g[1][:, None], g[1][:, None] - a + 1)
-                return np.maximum(plo, g[3][:, None]), np.minimum(phi, g[4][:, None])
-            y0, y1 = move(boxes[..., 0], boxes[..., 1], g_rows)
-            x0, x1 = move(boxes[..., 2], boxes[..., 3], g_cols)
+            y0, y1 = _preimage(boxes[..., 0], boxes[..., 1], g_rows[0][:, None], g_rows[1][:, None])
+            x0, x1 = _preimage(boxes[..., 2], boxes[..., 3], g_cols[0][:, None], g_cols[1][:, None])
+            y0, y1 = np.maximum(y0, g_rows[3][:, None]), np.minimum(y1, g_rows[4][:, None])
+            x0, x1 = np.maximum(x0, g_cols[3][:, None]), np.minimum(x1, g_cols[4][:, None])
             boxes = np.stack([y0, y1, x0, x1], axis=-1)
             box_ok &= (y1 > y0) & (x1 > x0)
         rows.compose(*g_rows)

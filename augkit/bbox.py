@@ -116,3 +116,24 @@ def map_keypoints(points, rows, cols):
     out[:, 1] = map_edges(points[:, 1], rows)
     keep = (out[:, 0] >= 0) & (out[:, 0] <= cols[2]) & (out[:, 1] >= 0) & (out[:, 1] <= rows[2])
     return out[keep]
+
+
+def boxes_through(ops, boxes):
+    """Map pascal_voc boxes through every geometric op of ``ops``, clipping after each step.
+
+    Returns the surviving boxes and, for each, its row in the input.
+    """
+    rows = np.arange(len(boxes))
+    for op in ops:
+        if op[0] == "g":
+            boxes, keep = map_boxes(boxes, op[1], op[2])
+            rows = rows[keep]
+    return boxes, rows
+
+
+def keypoints_through(ops, points):
+    """Map keypoints through every geometric op of ``ops``; those leaving the image are dropped."""
+    for op in ops:
+        if op[0] == "g":
+            points = map_keypoints(points, op[1], op[2])
+    return points

@@ -82,8 +82,8 @@ class Transform:
         """Draw this transform's random values for an input of ``shape``; returns a JSON-ready dict."""
         return {}
 
-    def ops(self, params, shape):  # pragma: no cover - every subclass overrides
-        raise NotImplementedError
+    def ops(self, params, shape):  # pragma: no cover - abstract hook; compositions override _sample instead
+        raise NotImplementedError(f"{type(self).__name__} must define ops(params, shape) -> primitive ops")
 
     def output_shape(self, params, shape):
         return shape
@@ -131,18 +131,12 @@ class Transform:
     def apply_to_bboxes(self, bboxes, params, image_shape):
         """Map pascal_voc boxes ``(M, 4 + k)`` through ``params``; clipped, empty ones dropped."""
         boxes = _bbox.to_pascal(bboxes, "pascal_voc", image_shape[0], image_shape[1])
-        for op in self.ops(params, tuple(image_shape)):
-            if op[0] == "g":
-                boxes, _ = _bbox.map_boxes(boxes, op[1], op[2])
-        return boxes
+        return _bbox.boxes_through(self.ops(params, tuple(image_shape)), boxes)[0]
 
     def apply_to_keypoints(self, keypoints, params, image_shape):
         """Map keypoints ``(M, 2 + k)`` through ``params``; those leaving the image are dropped."""
         points = _bbox.check_keypoints(keypoints, image_shape[0], image_shape[1])
-        for op in self.ops(params, tuple(image_shape)):
-            if op[0] == "g":
-                points = _bbox.map_keypoints(points, op[1], op[2])
-        return points
+        return _bbox.keypoints_through(self.ops(params, tuple(image_shape)), points)
 
     # ------------------------------------------------------- calling convention
     def _own_stream(self):
@@ -194,23 +188,16 @@ class Transform:
             result["bboxes"] = self._boxes(ops, bboxes, img3.shape, (h, w))
         if keypoints is not None:
             points = _bbox.check_keypoints(keypoints, img3.shape[0], img3.shape[1])
-            for op in ops:
-                if op[0] == "g":
-                    points = _bbox.map_keypoints(points, op[1], op[2])
-            result["keypoints"] = points
+            result["keypoints"] = _bbox.keypoints_through(ops, points)
         return result
 
     def _boxes(self, ops, bboxes, in_shape, out_hw):
         fmt = self.bbox_format
         boxes = _bbox.to_pascal(bboxes, fmt, in_shape[0], in_shape[1])
         before = _bbox.area(boxes)
-        for op in ops:
-            if op[0] == "g":
-                boxes, keep = _bbox.map_boxes(boxes, op[1], op[2])
-                before = before[keep]
+        boxes, rows = _bbox.boxes_through(ops, boxes)
         if self.min_visibility > 0 and len(boxes):
-            keep = _bbox.area(boxes) >= self.min_visibility * before
-            boxes = boxes[keep]
+            boxes = boxes[_bbox.area(boxes) >= self.min_visibility * before[rows]]
         return _bbox.from_pascal(boxes, fmt, out_hw[0], out_hw[1])
 
     # ------------------------------------------------------- batches

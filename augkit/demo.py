@@ -373,11 +373,15 @@ def _run_compare(args, root, data, augment, out):
     table = compare_table(result)
     print(table)
     if out is not None:
-        _write_json(out / "compare.json", result)
-        _write_csv(out / "compare.csv", result["runs"])
-        (out / "compare.md").write_text(table + "\n", encoding="utf-8")
-        print(f"wrote {out}: compare.json, compare.csv, compare.md")
+        _write_report(out, "compare", result, table)
     return 0
+
+
+def _write_report(out, name, result, table):
+    _write_json(out / f"{name}.json", result)
+    _write_csv(out / f"{name}.csv", result["runs"])
+    (out / f"{name}.md").write_text(table + "\n", encoding="utf-8")
+    print(f"wrote {out}: {name}.json, {name}.csv, {name}.md")
 
 
 def sweep_table(result) -> str:
@@ -425,10 +429,7 @@ def _run_sweep(args, root, data, augment, out):
     table = sweep_table(result)
     print(table)
     if out is not None:
-        _write_json(out / "sweep.json", result)
-        _write_csv(out / "sweep.csv", result["runs"])
-        (out / "sweep.md").write_text(table + "\n", encoding="utf-8")
-        print(f"wrote {out}: sweep.json, sweep.csv, sweep.md")
+        _write_report(out, "sweep", result, table)
     return 0
 
 

@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 from .core import REGISTRY, Transform
-from .io import atomic_write
 
 FORMAT_VERSION = 1
 
@@ -79,6 +78,8 @@ def save(transform: Transform, path) -> Path:
         text = yaml.safe_dump(data, sort_keys=False)
     else:
         text = json.dumps(data, indent=2) + "\n"
+    from .io import atomic_write  # imports Pillow; keep it out of `import augkit`
+
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
     return path

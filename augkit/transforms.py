@@ -172,9 +172,8 @@ class CenterCrop(_SizedCrop):
         return {}
 
     def ops(self, params, shape):
-        top, bottom, left, right = self._padded(shape)
-        h, w = shape[0] + top + bottom, shape[1] + left + right
-        return self._crop_ops(shape, (w - self.width) // 2, (h - self.height) // 2)
+        return F.center_crop_ops(shape[0], shape[1], self.height, self.width, self.pad_if_needed, self.fill,
+                                 self.fill_mask, type(self).__name__)
 
 
 class RandomCrop(_SizedCrop):

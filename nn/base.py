@@ -56,11 +56,11 @@ class Layer:
 
     training = True
 
-    def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract hook
+        raise NotImplementedError(f"{type(self).__name__} must define forward(x)")
 
-    def backward(self, dout: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def backward(self, dout: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract hook
+        raise NotImplementedError(f"{type(self).__name__} must define backward(dout)")
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         return self.forward(x)

@@ -51,8 +51,16 @@ class Optimizer:
         """The learning rate the next `step` will use."""
         return float(self.lr(self.t)) if callable(self.lr) else self.lr
 
-    def _state_names(self, p) -> tuple:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _state_names(self, p) -> tuple:  # pragma: no cover - abstract hook
+        raise NotImplementedError(f"{type(self).__name__} must define _state_names(param) -> names of its state arrays")
+
+    def _decayed(self, data, grad, decay, out):
+        """``grad + weight_decay * data`` in ``out`` when this parameter decays, else ``grad`` itself."""
+        if not (self.weight_decay and decay):
+            return grad
+        np.multiply(data, self.weight_decay, out=out)
+        out += grad
+        return out
 
     def _state_for(self, p):
         entry = self._state.get(id(p))
@@ -87,8 +95,8 @@ class Optimizer:
                 f.result()
         self.t += 1
 
-    def _update(self, data, grad, decay, st, lr):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _update(self, data, grad, decay, st, lr):  # pragma: no cover - abstract hook
+        raise NotImplementedError(f"{type(self).__name__} must define _update(data, grad, decay, state, lr)")
 
     def __getstate__(self):
         state = dict(self.__dict__, _pool=None)
@@ -135,11 +143,7 @@ class SGD(Optimizer):
 
     def _update(self, data, grad, decay, st, lr):
         tmp = st["tmp"]
-        g = grad
-        if self.weight_decay and decay:
-            np.multiply(data, self.weight_decay, out=tmp)
-            tmp += grad
-            g = tmp
+        g = self._decayed(data, grad, decay, tmp)
         if self.momentum:
             v = st["v"]
             v *= self.momentum
@@ -198,11 +202,7 @@ class Adam(Optimizer):
     def _update(self, data, grad, decay, st, lr):
         b1, b2 = self.betas
         tmp, m, v = st["tmp"], st["m"], st["v"]
-        g = grad
-        if self.weight_decay and decay:
-            g = st["g"]
-            np.multiply(data, self.weight_decay, out=g)
-            g += grad
+        g = self._decayed(data, grad, decay, st.get("g"))
         m *= b1
         np.multiply(g, 1 - b1, out=tmp)
         m += tmp
