@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _program
 from . import plan as _plan
 from ._validate import check_image, check_mask
-from . import _batchfast as _fast
 from .core import _seed_tuple, resolve_rng
 
 
@@ -22,14 +22,12 @@ def _check_stack(images, name):
     return images if images.ndim == 4 else images[..., None]
 
 
-def sample_generators(pipe, n, rng):
-    """The generator of each sample: ``(*s, i)`` for int/sequence seeds, else seeds drawn from a stream."""
-    seed = _seed_tuple(rng)
-    if seed is not None:
-        resolve_rng(rng)  # validates the value
-        return [np.random.default_rng(seed + (i,)) for i in range(n)]
-    gen = resolve_rng(rng, None) if rng is not None else pipe._own_stream()
-    return [np.random.default_rng(int(s)) for s in gen.integers(0, 2 ** 63 - 1, size=n)]
+def _sizes_error(sizes):
+    first = tuple(sizes[0])
+    other = next(i for i in range(len(sizes)) if tuple(sizes[i]) != first)
+    raise ValueError(f"batch: all outputs must share one size, but sample 0 comes out {first[0]}x{first[1]} "
+                     f"and sample {other} {sizes[other][0]}x{sizes[other][1]} (HxW); end the pipeline with "
+                     f"a fixed-size crop")
 
 
 def run_batch(pipe, images, masks, rng, record):
@@ -40,64 +38,84 @@ def run_batch(pipe, images, masks, rng, record):
             raise ValueError(f"batch: masks must be an array with shape ({n}, {h}, {w}[, K]) to match images, "
                              f"got {getattr(masks, 'shape', type(masks).__name__)}")
         check_mask(masks[0], (h, w), "masks[0]")
-    owner = type(pipe).__name__
-    items = _fast.supported(pipe) if _seed_tuple(rng) is None else None
-    if items is not None:
+    seed = _seed_tuple(rng)
+    resolve_rng(rng)  # validates the value
+    gen = None
+    if seed is None:
         gen = resolve_rng(rng, None) if rng is not None else pipe._own_stream()
-        return _run_fast(pipe, items, images, stack, masks, gen, record)
-    records, plans = [], []
-    all_ops = []
-    for gen in sample_generators(pipe, n, rng):
+    prog = _program.program_for(pipe, c, stack.dtype)
+    if prog is not None:
+        return _run_program(pipe, prog, images, stack, masks, gen, seed, record)
+    # The general path: sample i walks the pipeline with its own generator ((*seed, i)), or all
+    # samples share ``gen`` in order -- exactly what N single calls would do.
+    records, steps_all = [], []
+    for i in range(n):
+        sample_gen = gen if seed is None else np.random.default_rng(seed + (i,))
         steps = []
-        rec, _ = pipe._sample(gen, (h, w, c), steps)
-        ops = [op for t, p, s in steps for op in t.ops(p, s)]
+        rec, _ = pipe._sample(sample_gen, (h, w, c), steps)
         records.append(rec)
-        all_ops.append(ops)
-        plans.append(_plan.build_plans(ops, h, w, c, stack.dtype, owner=owner))
-    shapes = {p[-1].out_shape for p in plans}
-    if len(shapes) > 1:
-        first = plans[0][-1].out_shape
-        other = next(i for i, p in enumerate(plans) if p[-1].out_shape != first)
-        raise ValueError(f"batch: all outputs must share one size, but sample 0 comes out {first[0]}x{first[1]} "
-                         f"and sample {other} {plans[other][-1].out_shape[0]}x{plans[other][-1].out_shape[1]} "
-                         f"(HxW); end the pipeline with a fixed-size crop")
-    out_h, out_w = shapes.pop()
-    out = np.empty((n, out_h, out_w, c), dtype=stack.dtype)
-    if all(len(p) == 1 for p in plans):
-        _render_batch([p[0] for p in plans], stack, out)
+        steps_all.append(steps)
+    return _render_steps(pipe, images, stack, masks, records, steps_all, record)
+
+
+def _render_steps(pipe, images, stack, masks, records, steps_all, record, out=None, todo=None):
+    """Render samples from their sampled steps (all of them, or those in ``todo`` into ``out``)."""
+    n, h, w, c = stack.shape
+    owner = type(pipe).__name__
+    todo = range(n) if todo is None else todo
+    all_ops = {i: [op for t, p, s in steps_all[i] for op in t.ops(p, s)] for i in todo}
+    plans = {i: _plan.build_plans(all_ops[i], h, w, c, stack.dtype, owner=owner) for i in todo}
+    if out is None:
+        sizes = [plans[i][-1].out_shape for i in todo]
+        if len(set(sizes)) > 1:
+            _sizes_error(sizes)
+        out = np.empty((n,) + sizes[0] + (c,), dtype=stack.dtype)
+    if all(len(plans[i]) == 1 for i in todo) and len(todo) == n:
+        _render_batch([plans[i][0] for i in todo], stack, out)
     else:
-        for i, sample_plans in enumerate(plans):
+        for i in todo:
             img = stack[i]
-            for pl in sample_plans:
+            for pl in plans[i]:
                 img = _plan.render(pl, img)
             out[i] = img
     result = {"image": out if images.ndim == 4 else out[..., 0]}
     if masks is not None:
-        result["mask"] = np.stack([_plan.run_ops_mask(ops, masks[i], owner=owner) for i, ops in enumerate(all_ops)])
+        result["mask"] = np.stack([_plan.run_ops_mask(all_ops[i], masks[i], owner=owner) for i in range(n)])
     if record:
         result["params"] = records
     return result
 
 
-def _replay_ops(pipe, record, shape):
-    steps = []
-    pipe._replay(record, shape, steps)
-    return [op for t, p, s in steps for op in t.ops(p, s)]
-
-
-def _run_fast(pipe, items, images, stack, masks, gen, record):
+def _run_program(pipe, prog, images, stack, masks, gen, seed, record):
+    """A flat pipeline: every sample's uniforms in one array, sampled (and planned) in compiled code."""
     n, h, w, c = stack.shape
-    owner = type(pipe).__name__
-    out, records, slow = _fast.fast_batch(pipe, items, stack, gen, record or masks is not None)
-    for i in slow:
-        # Fill colours the vectorised plan cannot hold: render this sample the general way.
-        out[i] = _plan.run_ops(_replay_ops(pipe, records[i], (h, w, c)), stack[i], owner=owner)
+    us = prog.uniform_rows(n, gen, seed)
+    fast = stack.dtype == np.uint8 and masks is None
+    if fast:
+        args, meta, prow = prog.plan_batch(us, h, w)
+    else:
+        meta, prow = prog.sample_batch(us, h, w)
+    bad = np.flatnonzero(meta[:, 0] == _program.TOO_SMALL)
+    if len(bad):
+        prog.raise_too_small(meta[bad[0]], prow[bad[0]], (h, w, c))
+    sizes = meta[:, 1:3]
+    if (sizes != sizes[0]).any():
+        _sizes_error(sizes.tolist())
+    records, steps_all = zip(*[prog.records(meta[i], prow[i], (h, w, c)) for i in range(n)]) \
+        if (record or not fast or (meta[:, 0] != _program.OK).any()) else (None, None)
+    if not fast:
+        return _render_steps(pipe, images, stack, masks, list(records), list(steps_all), record)
+    geo, add, lut, fill, boxes, bcol = args
+    out = np.empty((n, int(sizes[0, 0]), int(sizes[0, 1]), c), dtype=stack.dtype)
+    mode, nbox = np.ascontiguousarray(meta[:, 3]), np.ascontiguousarray(meta[:, 4])
+    _plan.kernels()._render_u8_batch(stack, out, geo, mode, add, lut, fill, boxes, nbox, bcol)
+    slow = np.flatnonzero(meta[:, 0] == _program.FALLBACK)
+    if len(slow):
+        # What one kernel call cannot hold (clashing fills, noise boxes): the general path, same params.
+        _render_steps(pipe, images, stack, None, records, steps_all, False, out=out, todo=list(slow))
     result = {"image": out if images.ndim == 4 else out[..., 0]}
-    if masks is not None:
-        result["mask"] = np.stack([_plan.run_ops_mask(_replay_ops(pipe, records[i], (h, w, c)), masks[i], owner=owner)
-                                   for i in range(n)])
     if record:
-        result["params"] = [records[i] for i in range(n)]
+        result["params"] = list(records)
     return result
 
 

@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from . import _program
 from . import bbox as _bbox
 from . import plan as _plan
 from ._validate import check_image, check_mask, check_p
@@ -153,8 +154,25 @@ class Transform:
         """
         img3 = check_image(image)
         gen = resolve_rng(rng, None) if rng is not None else self._own_stream()
-        steps = []
-        rec, _ = self._sample(gen, img3.shape, steps)
+        prog = _program.program_for(self, img3.shape[2], img3.dtype)
+        if prog is None:
+            steps = []
+            rec, _ = self._sample(gen, img3.shape, steps)
+        else:
+            # A flat pipeline of built-ins: one block of uniforms, then compiled code.
+            u = prog.uniforms(gen)
+            if mask is None and bboxes is None and keypoints is None and img3.dtype == np.uint8:
+                meta, prow, out_img = prog.run_u8(img3, u)
+                if meta[0] == _program.OK:
+                    result = {"image": out_img if image.ndim == 3 else out_img.reshape(out_img.shape[:2])}
+                    if record:
+                        result["params"] = prog.records(meta, prow, img3.shape)[0]
+                    return result
+            else:
+                meta, prow = prog.sample(u, img3.shape)
+            if meta[0] == _program.TOO_SMALL:
+                prog.raise_too_small(meta, prow, img3.shape)
+            rec, steps = prog.records(meta, prow, img3.shape)
         out = self._execute(steps, image, img3, mask, bboxes, keypoints)
         if record:
             out["params"] = rec
@@ -204,18 +222,18 @@ class Transform:
     def batch(self, images, masks=None, rng=None, record=False):
         """Augment a stack ``(N, H, W[, C])``; every sample gets its own parameters.
 
-        Sample ``i`` equals ``self(image=images[i], rng=(*s, i))`` when ``rng`` is an
-        int or a sequence of ints ``s`` (an int counts as ``(s,)``): the path for
-        datasets, where what sample ``i`` looks like must not depend on how samples
-        are grouped. With a Generator or ``None`` (the pipeline's own stream), the
-        parameters of all samples are drawn as arrays from it and planned with
-        NumPy array arithmetic (for flat pipelines of the built-in transforms; others
-        draw one seed per sample from it), which is several times cheaper per
-        sample; sample ``i`` then equals ``self.replay(params[i], image=images[i])``.
-        All outputs must share one size. Returns a dict with stacked ``"image"``
-        (and ``"mask"``, ``"params"``). The kernel runs samples in parallel on
-        ``numba.get_num_threads()`` threads (set it with ``numba.set_num_threads``
-        or the ``NUMBA_NUM_THREADS`` variable).
+        The result is exactly what N single calls give: sample ``i`` equals
+        ``self(image=images[i], rng=(*s, i))`` when ``rng`` is an int or a
+        sequence of ints ``s`` (an int counts as ``(s,)``) -- the path for
+        datasets, where what sample ``i`` looks like must not depend on how
+        samples are grouped; with a Generator or ``None`` (the pipeline's own
+        stream) the samples draw from it in order, as
+        ``[self(image=x, rng=gen) for x in images]`` would. All outputs must
+        share one size. Returns a dict with stacked ``"image"`` (and
+        ``"mask"``, ``"params"``). Flat pipelines of built-ins sample and plan
+        all samples in one compiled call; the kernel runs samples in parallel
+        on ``numba.get_num_threads()`` threads (set it with
+        ``numba.set_num_threads`` or the ``NUMBA_NUM_THREADS`` variable).
         """
         from ._batch import run_batch
         return run_batch(self, images, masks, rng, record)

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import functional as F
 from ._validate import check_fill, check_int, check_range
+from ._program import sample_builtin
 from .core import Transform
 
 __all__ = ["HorizontalFlip", "VerticalFlip", "Crop", "CenterCrop", "RandomCrop", "Shift", "Tint", "BoxErase"]
@@ -36,7 +37,49 @@ def _require(params, keys, owner):
         raise ValueError(f"{owner}: recorded params {params!r} lack {', '.join(missing)}")
 
 
-class HorizontalFlip(Transform):
+class _Builtin(Transform):
+    """What the built-in transforms share: they sample from a fixed block of uniforms.
+
+    ``kind`` is the transform's code in :mod:`augkit._fused`, which computes
+    the parameters (the same numbers on every path); ``n_uniforms(channels)``
+    is the size of the block, ``program_cfg()`` the settings row it reads,
+    ``program_fill`` the fill colour a geometric step uses, and
+    ``params_from_row`` turns the numbers back into the recorded dict.
+    """
+
+    kind = -1
+    program_fill = 0.0
+
+    def n_uniforms(self, channels):
+        return 0 if self.deterministic else 1
+
+    def program_cfg(self):
+        return []
+
+    def params_from_row(self, row, channels):
+        return {}
+
+    def check_fits(self, shape):
+        """Raise ``ValueError`` when this transform cannot run on an input of ``shape``."""
+
+    def sample_params(self, rng, shape):
+        """Draw this transform's parameters for an input of ``shape`` (as if applied)."""
+        params = sample_builtin(self, rng, shape, force=True)
+        if params is None:  # pragma: no cover - forced sampling always applies
+            raise AssertionError("forced sampling did not apply")
+        return params
+
+    def _sample(self, rng, shape, steps, force=False):
+        if type(self).sample_params is not _Builtin.sample_params:
+            return super()._sample(rng, shape, steps, force)  # a subclass that samples its own way
+        params = sample_builtin(self, rng, shape, force=force)
+        if params is None:
+            return None, shape
+        steps.append((self, params, shape))
+        return params, self.output_shape(params, shape)
+
+
+class HorizontalFlip(_Builtin):
     """Mirror left-right (column ``x`` becomes ``W - 1 - x``; box edge ``x`` becomes ``W - x``).
 
     Examples
@@ -46,6 +89,8 @@ class HorizontalFlip(Transform):
     [[2, 1, 0]]
     """
 
+    kind = 0
+
     def __init__(self, p=0.5):
         super().__init__(p)
 
@@ -53,7 +98,7 @@ class HorizontalFlip(Transform):
         return F.hflip_ops(shape[0], shape[1])
 
 
-class VerticalFlip(Transform):
+class VerticalFlip(_Builtin):
     """Mirror top-bottom (row ``y`` becomes ``H - 1 - y``).
 
     Examples
@@ -63,6 +108,8 @@ class VerticalFlip(Transform):
     [2, 1, 0]
     """
 
+    kind = 1
+
     def __init__(self, p=0.5):
         super().__init__(p)
 
@@ -70,7 +117,7 @@ class VerticalFlip(Transform):
         return F.vflip_ops(shape[0], shape[1])
 
 
-class Crop(Transform):
+class Crop(_Builtin):
     """The fixed region ``x_min <= x < x_max``, ``y_min <= y < y_max`` (max exclusive).
 
     Examples
@@ -81,6 +128,7 @@ class Crop(Transform):
     """
 
     deterministic = True
+    kind = 2
 
     def __init__(self, x_min, y_min, x_max, y_max):
         super().__init__(1.0)
@@ -97,9 +145,11 @@ class Crop(Transform):
         super().check_params(params, shape)
         F._check_crop(shape[0], shape[1], self.x_min, self.y_min, self.x_max, self.y_max, type(self).__name__)
 
-    def sample_params(self, rng, shape):
+    def program_cfg(self):
+        return [self.x_min, self.y_min, self.x_max, self.y_max]
+
+    def check_fits(self, shape):
         self.check_params({}, shape)
-        return {}
 
     def ops(self, params, shape):
         return F.crop_ops(shape[0], shape[1], self.x_min, self.y_min, self.x_max, self.y_max)
@@ -111,7 +161,7 @@ class Crop(Transform):
         return {"x_min": self.x_min, "y_min": self.y_min, "x_max": self.x_max, "y_max": self.y_max}
 
 
-class _SizedCrop(Transform):
+class _SizedCrop(_Builtin):
     def __init__(self, height, width, pad_if_needed, fill, fill_mask, p):
         super().__init__(p)
         name = type(self).__name__
@@ -122,6 +172,13 @@ class _SizedCrop(Transform):
         self.pad_if_needed = pad_if_needed
         self.fill = check_fill(fill, name)
         self.fill_mask = check_fill(fill_mask, name, "fill_mask")
+        self.program_fill = self.fill
+
+    def program_cfg(self):
+        return [self.height, self.width, int(self.pad_if_needed)]
+
+    def check_fits(self, shape):
+        self._padded(shape)
 
     def _padded(self, shape):
         h, w = shape[0], shape[1]
@@ -163,13 +220,10 @@ class CenterCrop(_SizedCrop):
     """
 
     deterministic = True
+    kind = 3
 
     def __init__(self, height, width, pad_if_needed=False, fill=0, fill_mask=0):
         super().__init__(height, width, pad_if_needed, fill, fill_mask, 1.0)
-
-    def sample_params(self, rng, shape):
-        self._padded(shape)
-        return {}
 
     def ops(self, params, shape):
         return F.center_crop_ops(shape[0], shape[1], self.height, self.width, self.pad_if_needed, self.fill,
@@ -189,16 +243,16 @@ class RandomCrop(_SizedCrop):
     (3, 4, 3)
     """
 
+    kind = 4
+
     def __init__(self, height, width, pad_if_needed=False, fill=0, fill_mask=0, p=1.0):
         super().__init__(height, width, pad_if_needed, fill, fill_mask, p)
 
-    def sample_params(self, rng, shape):
-        top, bottom, left, right = self._padded(shape)
-        h, w = shape[0] + top + bottom, shape[1] + left + right
-        u = rng.random(2).tolist()
-        # floor(u * n) is uniform on 0..n-1; min() guards the u -> 1 rounding edge.
-        return {"x": min(int(u[0] * (w - self.width + 1)), w - self.width),
-                "y": min(int(u[1] * (h - self.height + 1)), h - self.height)}
+    def n_uniforms(self, channels):
+        return 3
+
+    def params_from_row(self, row, channels):
+        return {"x": int(row[1]), "y": int(row[2])}
 
     def check_params(self, params, shape):
         super().check_params(params, shape)
@@ -208,7 +262,7 @@ class RandomCrop(_SizedCrop):
         return self._crop_ops(shape, int(params["x"]), int(params["y"]))
 
 
-class Shift(Transform):
+class Shift(_Builtin):
     """Translate by a whole number of pixels drawn uniformly per axis; the size is kept.
 
     Parameters
@@ -244,16 +298,18 @@ class Shift(Transform):
         self.dy = check_range(dy, name, "dy", symmetric=True, integer=px)
         self.fill = check_fill(fill, name)
         self.fill_mask = check_fill(fill_mask, name, "fill_mask")
+        self.program_fill = self.fill
 
-    def sample_params(self, rng, shape):
-        (xlo, xhi), (ylo, yhi) = self.dx, self.dy
-        if self.unit == "px":
-            dy, dx = rng.integers((ylo, xlo), (yhi + 1, xhi + 1))
-            return {"dx": int(dx), "dy": int(dy)}
-        u = rng.random(2).tolist()
-        dx = math.floor((xlo + u[0] * (xhi - xlo)) * shape[1] + 0.5)
-        dy = math.floor((ylo + u[1] * (yhi - ylo)) * shape[0] + 0.5)
-        return {"dx": int(dx), "dy": int(dy)}
+    kind = 5
+
+    def n_uniforms(self, channels):
+        return 3
+
+    def program_cfg(self):
+        return [*self.dx, *self.dy, int(self.unit == "px")]
+
+    def params_from_row(self, row, channels):
+        return {"dx": int(row[1]), "dy": int(row[2])}
 
     def check_params(self, params, shape):
         super().check_params(params, shape)
@@ -267,7 +323,7 @@ class Shift(Transform):
                 "fill_mask": _fill_config(self.fill_mask), **super().get_config()}
 
 
-class Tint(Transform):
+class Tint(_Builtin):
     """Per-channel colour shift and scale: ``out = clip(image * s_c + o_c)``.
 
     Parameters
@@ -302,16 +358,17 @@ class Tint(Transform):
             raise ValueError(f"{name}: per_channel must be True or False, got {per_channel!r}")
         self.per_channel = per_channel
 
-    def sample_params(self, rng, shape):
-        c = shape[2]
-        n = c if self.per_channel else 1
-        lo, hi = self.shift
-        offset = [lo + u * (hi - lo) for u in rng.random(n).tolist()] if hi > lo else [lo] * n
-        slo, shi = self.scale
-        scale = [slo + u * (shi - slo) for u in rng.random(n).tolist()] if shi > slo else [slo] * n
-        if n != c:
-            offset, scale = offset * c, scale * c
-        return {"offset": offset, "scale": scale}
+    kind = 6
+
+    def n_uniforms(self, channels):
+        return 1 + 2 * (channels if self.per_channel else 1)
+
+    def program_cfg(self):
+        return [*self.shift, *self.scale, int(self.per_channel)]
+
+    def params_from_row(self, row, channels):
+        values = row[1:1 + 2 * channels].tolist()
+        return {"offset": values[:channels], "scale": values[channels:]}
 
     def check_params(self, params, shape):
         super().check_params(params, shape)
@@ -329,7 +386,7 @@ class Tint(Transform):
                 **super().get_config()}
 
 
-class BoxErase(Transform):
+class BoxErase(_Builtin):
     """Random Erasing (Zhong et al., 2017) as torchvision defines it.
 
     For each box: an area fraction drawn from ``scale``, an aspect ratio drawn
@@ -372,29 +429,23 @@ class BoxErase(Transform):
         self.fill = check_fill(fill, name, allow_random=True)
         self.fill_mask = None if fill_mask is None else check_fill(fill_mask, name, "fill_mask")
         self._log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
+        self.program_fill = 0.0 if self.fill == "random" else self.fill
 
-    def sample_params(self, rng, shape):
-        h, w = shape[0], shape[1]
-        lo, hi = self.count
-        n = lo if lo == hi else int(rng.integers(lo, hi + 1))
-        boxes = []
-        area = h * w
-        (slo, shi), (rlo, rhi) = self.scale, self._log_ratio
-        for _ in range(n):
-            draws = rng.random(22).tolist()
-            for t in range(10):
-                erase_area = area * (slo + draws[2 * t] * (shi - slo))
-                aspect = math.exp(rlo + draws[2 * t + 1] * (rhi - rlo))
-                bh = int(round(math.sqrt(erase_area * aspect)))
-                bw = int(round(math.sqrt(erase_area / aspect)))
-                if 0 < bh < h and 0 < bw < w:
-                    y = min(int(draws[20] * (h - bh + 1)), h - bh)
-                    x = min(int(draws[21] * (w - bw + 1)), w - bw)
-                    boxes.append([x, y, x + bw, y + bh])
-                    break
-        params = {"boxes": boxes}
+    kind = 7
+
+    def n_uniforms(self, channels):
+        # p, count, 10 tries x (area, ratio) + (y, x) per possible box, noise seed
+        return 3 + 22 * self.count[1]
+
+    def program_cfg(self):
+        return [*self.scale, *self._log_ratio, *self.count, int(self.fill == "random")]
+
+    def params_from_row(self, row, channels):
+        n = int(row[1])
+        coords = row[3:3 + 4 * n].astype(np.int64).tolist()
+        params = {"boxes": [coords[4 * b:4 * b + 4] for b in range(n)]}
         if self.fill == "random":
-            params["noise_seed"] = int(rng.integers(0, 2 ** 63 - 1))
+            params["noise_seed"] = int(row[2])
         return params
 
     def check_params(self, params, shape):

@@ -17,8 +17,8 @@ def unfused(pipe, out, img):
 PIPELINES = {
     "every": A.Compose(every_transform(p=0.6)),
     "five": A.Compose([A.RandomCrop(20, 24), A.HorizontalFlip(), A.Shift(), A.Tint(), A.BoxErase()]),
-    "fills_clash": A.Compose([A.Shift(dx=5, dy=5, unit="px", fill=10, p=1), A.Tint(scale=(0.5, 2), p=1),
-                              A.Shift(dx=5, dy=5, unit="px", fill=200, p=1),
+    "fills_clash": A.Compose([A.Shift(dx=(5, 5), dy=(5, 5), unit="px", fill=10, p=1), A.Tint(scale=(0.5, 2), p=1),
+                              A.Shift(dx=(5, 5), dy=(5, 5), unit="px", fill=200, p=1),
                               A.RandomCrop(40, 40, pad_if_needed=True, fill=(1, 2, 3), p=1)]),
     "erase_then_move": A.Compose([A.BoxErase(count=3, fill="random", p=1), A.HorizontalFlip(p=1),
                                   A.Shift(p=1), A.VerticalFlip(), A.Tint(p=1), A.CenterCrop(15, 17)]),

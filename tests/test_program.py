@@ -1,10 +1,19 @@
-"""The vectorised batch path (Generator or None rng): every sample equals the replay of its params."""
+"""Flat pipelines of built-ins (augkit._program / _fused): one compiled call per image or per batch.
+
+What must hold: the compiled path gives exactly what the general Python path
+gives for the same parameters (replay), with or without masks, for single
+calls and batches; a batch equals the single calls it stands for.
+"""
 import numpy as np
 import pytest
 
 import augkit as A
-from augkit import _batchfast
+from augkit._program import program_for
 from conftest import make_image
+
+
+def flat(pipe, c=3, dtype=np.uint8):
+    return program_for(pipe, c, np.dtype(dtype)) is not None
 
 PIPES = {
     "five": A.Compose([A.RandomCrop(20, 24), A.HorizontalFlip(), A.Shift(), A.Tint(), A.BoxErase()]),
@@ -24,7 +33,7 @@ PIPES = {
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
 def test_fast_batch_equals_replay_per_sample(name, dtype):
     pipe = PIPES[name]
-    assert _batchfast.supported(pipe) is not None
+    assert flat(pipe, 3, dtype)
     imgs = np.stack([make_image(h=28, w=33, dtype=dtype, seed=s) for s in range(24)])
     masks = (imgs[..., 0] > 0.5 if dtype == np.float32 else imgs[..., 0] > 128).astype(np.uint8)
     out = pipe.batch(imgs, masks=masks, rng=np.random.default_rng(7), record=True)
@@ -45,9 +54,9 @@ def test_fast_batch_is_reproducible_and_varies():
 
 
 def test_unsupported_pipelines_take_the_general_path():
-    assert _batchfast.supported(A.Compose([A.OneOf([A.Shift()])])) is None
-    assert _batchfast.supported(A.Compose([A.BoxErase(fill="random")])) is None
-    assert _batchfast.supported(A.Compose([A.RandomCrop(5, 5, p=0.5)])) is None
+    assert not flat(A.Compose([A.OneOf([A.Shift()])]))
+    assert not flat(A.Compose([A.Compose([A.Shift()])]))
+    assert flat(A.Compose([A.BoxErase(fill="random")])) and flat(A.Compose([A.RandomCrop(5, 5, p=0.5)]))
     pipe = A.Compose([A.OneOf([A.Shift(p=1), A.Tint(p=1)], p=1)])
     imgs = np.stack([make_image(seed=s) for s in range(4)])
     out = pipe.batch(imgs, rng=np.random.default_rng(0), record=True)
@@ -103,7 +112,7 @@ def test_fast_batch_matches_replay_on_random_pipelines():
     def check(case):
         h, w, c, dtype, transforms, seed = case
         pipe = A.Compose(transforms)
-        assert _batchfast.supported(pipe) is not None
+        assert flat(pipe, c, dtype)
         imgs = np.stack([make_image(h=h, w=w, c=c, dtype=dtype, seed=seed % 1000 + i) for i in range(5)])
         out = pipe.batch(imgs, rng=np.random.default_rng(seed), record=True)
         for i in range(len(imgs)):
@@ -140,3 +149,55 @@ def test_fused_single_calls_match_one_by_one_on_random_pipelines():
         assert np.array_equal(out["image"], cur, equal_nan=True), (transforms, out["params"])
 
     check()
+
+
+PIPE_IDS = list(PIPES)
+
+
+@pytest.mark.parametrize("name", PIPE_IDS + ["nested", "oneof", "noise"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_batch_equals_the_single_calls_it_stands_for(name, dtype):
+    pipe = {"nested": A.Compose([A.Compose([A.Shift(p=0.7), A.Tint()]), A.HorizontalFlip()]),
+            "oneof": A.Compose([A.OneOf([A.Shift(p=1), A.Tint(p=1)], p=0.8), A.BoxErase()]),
+            "noise": A.Compose([A.BoxErase(fill="random", p=0.7), A.VerticalFlip()])}.get(name) or PIPES[name]
+    imgs = np.stack([make_image(h=28, w=33, dtype=dtype, seed=s) for s in range(12)])
+    gen_batch = pipe.batch(imgs, rng=np.random.default_rng(11), record=True)
+    gen = np.random.default_rng(11)
+    seq_batch = pipe.batch(imgs, rng=(5, 2))
+    for i in range(len(imgs)):
+        one = pipe(image=imgs[i], rng=gen, record=True)
+        assert np.array_equal(gen_batch["image"][i], one["image"], equal_nan=True), (name, i)
+        assert gen_batch["params"][i] == one["params"]
+        assert np.array_equal(seq_batch["image"][i], pipe(image=imgs[i], rng=(5, 2, i))["image"], equal_nan=True)
+
+
+@pytest.mark.parametrize("name", PIPE_IDS)
+def test_compiled_single_call_equals_general_path(name):
+    """No mask: compiled planning; with a mask: the Python plan. Same image, same params."""
+    pipe = PIPES[name]
+    for s in range(30):
+        img = make_image(h=28, w=33, seed=s)
+        fast = pipe(image=img, rng=s, record=True)
+        general = pipe(image=img, mask=np.zeros(img.shape[:2], np.uint8), rng=s, record=True)
+        assert fast["params"] == general["params"]
+        assert np.array_equal(fast["image"], general["image"]), (name, s, fast["params"])
+        assert np.array_equal(fast["image"], pipe.replay(fast["params"], image=img)["image"])
+
+
+def test_builtin_subclass_that_samples_its_own_way_is_respected():
+    class FixedShift(A.Shift):
+        def sample_params(self, rng, shape):
+            return {"dx": 2, "dy": 0}
+
+    img = make_image(h=6, w=8, seed=0)
+    t = FixedShift(p=1.0, fill=0)
+    assert not flat(t)
+    assert t(image=img, rng=0, record=True)["params"] == {"dx": 2, "dy": 0}
+    assert np.array_equal(A.Compose([t])(image=img, rng=1)["image"][:, 2:], img[:, :-2])
+
+
+def test_sample_params_of_builtins_is_forced_and_reproducible():
+    t = A.Shift(dx=(3, 3), dy=(-1, -1), unit="px", p=0.0)
+    assert t.sample_params(np.random.default_rng(0), (10, 10, 3)) == {"dx": 3, "dy": -1}
+    assert A.Tint(p=0.0).sample_params(np.random.default_rng(1), (4, 4, 3)) == \
+        A.Tint(p=0.0).sample_params(np.random.default_rng(1), (4, 4, 3))

@@ -1,0 +1,212 @@
+"""Flat pipelines as programs for :mod:`augkit._fused`, and the parameters of built-in transforms.
+
+A *flat* pipeline is one built-in transform, or a :class:`~augkit.Compose`
+whose children are all built-in transforms. For an input with ``channels``
+channels of a given dtype it becomes a :class:`Program`: a few arrays that
+the numba code reads to sample every parameter from one block of uniforms,
+fold the steps into one kernel call and render, with a single crossing from
+Python into compiled code per call (or per batch). Everything else (nested
+compositions, OneOf/SomeOf, user transforms) takes the general path, where
+each built-in still samples through the same numba function
+(:func:`sample_builtin`), so a transform's parameters are the same numbers on
+every path.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import plan as _plan
+
+_fused = None
+
+
+def fused():
+    """The numba module, imported on first use (``import augkit`` compiles nothing)."""
+    global _fused
+    if _fused is None:
+        from . import _fused as module
+        _fused = module
+    return _fused
+
+
+OK, FALLBACK, TOO_SMALL = 0, 1, 2   # as in augkit._fused
+_EMPTY = np.zeros(0, np.float64)
+_NOT_FLAT = object()
+
+
+def _builtin_types():
+    from . import transforms as T
+    return (T.HorizontalFlip, T.VerticalFlip, T.Crop, T.CenterCrop, T.RandomCrop, T.Shift, T.Tint, T.BoxErase)
+
+
+_BUILTINS = None
+
+
+def is_builtin(t):
+    """True for the built-in transform classes themselves (not subclasses, which may sample differently)."""
+    global _BUILTINS
+    if _BUILTINS is None:
+        _BUILTINS = _builtin_types()
+    return type(t) in _BUILTINS
+
+
+def _flat(pipe):
+    from .compose import Compose
+    if is_builtin(pipe):
+        return [pipe], -1.0
+    if type(pipe) is Compose and all(is_builtin(t) for t in pipe.transforms):
+        return list(pipe.transforms), float(pipe.p)
+    return None
+
+
+def program_for(pipe, channels, dtype):
+    """The :class:`Program` of ``pipe`` for this many channels and dtype, or None when it is not flat.
+
+    Built once per (channels, dtype) and kept on the transform: settings are
+    read when the program is built, so change a transform by building a new one.
+    """
+    cache = pipe.__dict__.get("_programs")
+    if cache is None:
+        cache = pipe.__dict__["_programs"] = {}
+    key = (channels, dtype.char)
+    prog = cache.get(key)
+    if prog is None:
+        flat = _flat(pipe)
+        prog = _NOT_FLAT if flat is None else Program(flat[0], flat[1], channels, dtype)
+        cache[key] = prog
+    return None if prog is _NOT_FLAT else prog
+
+
+def _cfg_row(t):
+    row = np.zeros(8, np.float64)
+    values = t.program_cfg()
+    row[:len(values)] = values
+    return row
+
+
+def _row_width(leaves, channels):
+    width = max(3, 1 + 2 * channels)
+    for t in leaves:
+        if t.kind == 7:
+            width = max(width, 3 + 4 * t.count[1])
+    return width
+
+
+class Program:
+    """A flat pipeline as arrays: kinds, probabilities, settings, fills and uniform offsets."""
+
+    __slots__ = ("leaves", "top", "channels", "dtype", "kinds", "probs", "cfg", "fills", "uoff", "k",
+                 "width", "maxb", "args")
+
+    def __init__(self, leaves, top, channels, dtype):
+        self.leaves, self.top, self.channels, self.dtype = leaves, top, channels, np.dtype(dtype)
+        n = len(leaves)
+        self.kinds = np.array([t.kind for t in leaves], np.int64)
+        self.probs = np.array([t.p for t in leaves], np.float64)
+        self.cfg = np.zeros((n, 8), np.float64)
+        self.fills = np.zeros((n, channels), self.dtype)
+        self.uoff = np.zeros(n, np.int64)
+        offset = 1 if top >= 0 else 0
+        for i, t in enumerate(leaves):
+            self.cfg[i] = _cfg_row(t)
+            # Fills are checked here, for every transform, whether or not it will uncover anything.
+            self.fills[i] = _plan._fill_vector(t.program_fill, channels, self.dtype, type(t).__name__, "fill")
+            self.uoff[i] = offset
+            offset += t.n_uniforms(channels)
+        self.k = offset
+        self.width = _row_width(leaves, channels)
+        self.maxb = sum(t.count[1] for t in leaves if t.kind == 7)
+        self.args = (self.kinds, self.probs, self.cfg, self.fills, self.uoff, self.top)
+
+    # -------------------------------------------------- single images
+    def uniforms(self, gen):
+        return gen.random(self.k) if self.k else _EMPTY
+
+    def run_u8(self, img3, u):
+        """Sample, plan and render a uint8 image in one compiled call: (meta, params rows, output)."""
+        return fused().run_u8(img3, *self.args, u, self.width, self.maxb)
+
+    def sample(self, u, shape):
+        """Sample only: (meta, params rows) with meta laid out as in :func:`augkit._fused.plan_u8`."""
+        meta = np.zeros((1, 7), np.int64)
+        prow = np.empty((1, len(self.leaves), self.width), np.float64)
+        fused().sample_batch(self.kinds, self.probs, self.cfg, self.uoff, self.top, u[None], prow,
+                             shape[0], shape[1], self.channels, meta)
+        return meta[0], prow[0]
+
+    # -------------------------------------------------- batches
+    def uniform_rows(self, n, gen=None, seed=None):
+        """``(n, k)`` uniforms: from ``gen`` in order, or sample ``i`` from ``default_rng((*seed, i))``."""
+        if seed is None:
+            return gen.random((n, self.k))
+        if not self.k:
+            return np.zeros((n, 0))
+        return np.stack([np.random.default_rng(seed + (i,)).random(self.k) for i in range(n)])
+
+    def plan_batch(self, us, h, w):
+        """Sample and plan every row of ``us`` (uint8): the batch kernel's arguments, meta and params."""
+        n, c = us.shape[0], self.channels
+        nb = max(self.maxb, 1)
+        prow = np.empty((n, len(self.leaves), self.width), np.float64)
+        geo = np.empty((n, 8), np.int64)
+        add = np.empty((n, c), np.int64)
+        lut = np.empty((n, c, 256), np.uint8)
+        fill = np.empty((n, c), np.uint8)
+        boxes = np.empty((n, nb, 4), np.int64)
+        bcol = np.empty((n, nb, c), np.uint8)
+        meta = np.empty((n, 7), np.int64)
+        fused().plan_u8_batch(*self.args, us, prow, h, w, c, geo, add, lut, fill, boxes, bcol, meta)
+        return (geo, add, lut, fill, boxes, bcol), meta, prow
+
+    def sample_batch(self, us, h, w):
+        n = us.shape[0]
+        meta = np.empty((n, 7), np.int64)
+        prow = np.empty((n, len(self.leaves), self.width), np.float64)
+        fused().sample_batch(self.kinds, self.probs, self.cfg, self.uoff, self.top, us, prow, h, w,
+                             self.channels, meta)
+        return meta, prow
+
+    # -------------------------------------------------- back to Python
+    def records(self, meta, prow, shape):
+        """The recorded params and the ``(transform, params, shape)`` steps of one sample."""
+        steps = []
+        if not meta[6]:
+            return None, steps
+        recs = []
+        c = self.channels
+        for t, row in zip(self.leaves, prow):
+            if row[0] == 0.0:
+                recs.append(None)
+                continue
+            params = t.params_from_row(row, c)
+            steps.append((t, params, shape))
+            shape = t.output_shape(params, shape)
+            recs.append(params)
+        return (recs if self.top >= 0 else recs[0]), steps
+
+    def raise_too_small(self, meta, prow, shape):
+        """Raise the failing crop's own error (``meta[5]`` says which transform)."""
+        for t, row in zip(self.leaves[:meta[5]], prow):
+            if row[0] != 0.0:
+                shape = t.output_shape(t.params_from_row(row, self.channels), shape)
+        self.leaves[meta[5]].check_fits(shape)
+        raise AssertionError("a crop was reported too large but fits")  # pragma: no cover
+
+
+def sample_builtin(t, rng, shape, force=False):
+    """Parameters of built-in transform ``t`` for an input of ``shape`` (None when it does not apply).
+
+    Draws ``t.n_uniforms(C)`` uniforms from ``rng`` whether or not it applies.
+    """
+    c = shape[2]
+    k = t.n_uniforms(c)
+    u = rng.random(k) if k else _EMPTY
+    cfg = t.__dict__.get("_cfg")
+    if cfg is None:
+        cfg = t.__dict__["_cfg"] = _cfg_row(t)
+    row = np.empty(_row_width([t], c), np.float64)
+    status, _, _ = fused().sample_leaf(t.kind, float(t.p), cfg, force, u, row, shape[0], shape[1], c)
+    if status == TOO_SMALL:
+        t.check_fits(shape)
+        raise AssertionError("a crop was reported too large but fits")  # pragma: no cover
+    return t.params_from_row(row, c) if row[0] != 0.0 else None
