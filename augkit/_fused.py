@@ -27,7 +27,7 @@ Crop and CenterCrop draw nothing. A Compose wrapper draws its own ``p`` first.
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._kernels import _render_u8
 
@@ -135,12 +135,12 @@ def sample_all(kinds, probs, cfg, uoff, top, u, prow, shapes, h, w, c):
 
 # ---------------------------------------------------------------- planning (uint8)
 
-@njit(inline="always", **_OPTS)
+@njit(**_OPTS)
 def _set_axis(a, sign, off, size, lo, hi):
     a[0], a[1], a[2], a[3], a[4] = sign, off, size, lo, hi
 
 
-@njit(inline="always", **_OPTS)
+@njit(**_OPTS)
 def _compose(m, g):
     """``m`` after ``g`` in place (see :func:`augkit.plan.compose_axis`)."""
     if g[0] == 1:
@@ -156,7 +156,7 @@ def _compose(m, g):
     m[2], m[3], m[4] = g[2], lo, hi
 
 
-@njit(inline="always", **_OPTS)
+@njit(**_OPTS)
 def _preimage(lo, hi, g):
     if g[0] == 1:
         return lo - g[1], hi - g[1]
@@ -207,54 +207,44 @@ def _add_geometry(rows, cols, g_rows, g_cols, fillv, state, fill, boxes, bcol):
 
 @njit(**_OPTS)
 def _add_tint(scale, offset, state, add, lut, fill, bcol):
-    """Fold ``x * scale + offset`` (rounded half up, saturated) into the uint8 colour map."""
+    """Fold ``x * scale + offset`` (rounded half up, saturated) into the uint8 colour map.
+
+    As in :func:`augkit.plan.tint_u8`: all scales 1 is a saturating add (which
+    stays an add when nothing came before), anything else a lookup table; two
+    maps in a row compose into one table.
+    """
     c = add.shape[0]
     plain = True
     for k in range(c):
         if scale[k] != 1.0:
             plain = False
-    if plain:
-        ks = np.empty(c, np.int64)
+    if plain and state[1] == 0:
         for k in range(c):
-            ks[k] = math.floor(offset[k] + 0.5)
-        if state[1] == 0:
-            state[1] = 1
-            add[:] = ks
-        else:
-            if state[1] == 1:
-                for k in range(c):
-                    for v in range(256):
-                        lut[k, v] = min(max(v + add[k], 0), 255)
-            for k in range(c):
-                for v in range(256):
-                    lut[k, v] = min(max(np.int64(lut[k, v]) + ks[k], 0), 255)
-            state[1] = 2
+            add[k] = math.floor(offset[k] + 0.5)
+        state[1] = 1
+        # the fill and the boxes painted so far take the new map too
         for k in range(c):
             if state[0] == 1:
-                fill[k] = min(max(np.int64(fill[k]) + ks[k], 0), 255)
+                fill[k] = min(max(fill[k] + add[k], 0), 255)
             for b in range(state[2]):
-                bcol[b, k] = min(max(np.int64(bcol[b, k]) + ks[k], 0), 255)
+                bcol[b, k] = min(max(bcol[b, k] + add[k], 0), 255)
         return
-    table = np.empty((c, 256), np.uint8)
+    table = np.empty((c, 256), np.int64)
+    for k in range(c):
+        ks = math.floor(offset[k] + 0.5)
+        for v in range(256):
+            x = v + ks if plain else math.floor(v * scale[k] + offset[k] + 0.5)
+            table[k, v] = min(max(x, 0), 255)
     for k in range(c):
         for v in range(256):
-            table[k, v] = min(max(math.floor(v * scale[k] + offset[k] + 0.5), 0.0), 255.0)
-    if state[1] == 0:
-        lut[:, :] = table
-    elif state[1] == 1:
-        for k in range(c):
-            for v in range(256):
-                lut[k, v] = table[k, min(max(v + add[k], 0), 255)]
-    else:
-        for k in range(c):
-            for v in range(256):
-                lut[k, v] = table[k, lut[k, v]]
-    state[1] = 2
-    for k in range(c):
+            # what the colour map so far makes of level v, then the new map
+            prev = v if state[1] == 0 else (min(max(v + add[k], 0), 255) if state[1] == 1 else lut[k, v])
+            lut[k, v] = table[k, prev]
         if state[0] == 1:
             fill[k] = table[k, fill[k]]
         for b in range(state[2]):
             bcol[b, k] = table[k, bcol[b, k]]
+    state[1] = 2
 
 
 @njit(**_OPTS)
@@ -373,12 +363,12 @@ def run_u8(img, kinds, probs, cfg, fills, uoff, top, u, width, maxb):
     return meta, prow, out
 
 
-@njit(parallel=True, **_OPTS)
+@njit(**_OPTS)
 def plan_u8_batch(kinds, probs, cfg, fills, uoff, top, us, prow, h, w, c,
                   geo, add, lut, fill, boxes, bcol, meta):
-    """:func:`plan_u8` for every row of ``us``, in parallel."""
-    for i in prange(us.shape[0]):
-        shapes = np.empty((kinds.shape[0], 2), np.int64)
+    """:func:`plan_u8` for every row of ``us`` (~2 us each: not worth threads)."""
+    shapes = np.empty((kinds.shape[0], 2), np.int64)
+    for i in range(us.shape[0]):
         plan_u8(kinds, probs, cfg, fills, uoff, top, us[i], prow[i], shapes, h, w, c,
                 geo[i], add[i], lut[i], fill[i], boxes[i], bcol[i], meta[i])
 
