@@ -343,7 +343,8 @@ def plan_u8(kinds, probs, cfg, fills, uoff, top, u, prow, shapes, h, w, c,
 
 @njit(**_OPTS)
 def run_u8(img, kinds, probs, cfg, fills, uoff, top, u, width, maxb):
-    """One call: sample, plan and render; returns (meta, params rows, output or an empty array)."""
+    """One call: sample, plan and render; returns the output, or an empty array when the
+    general path must take over (call :func:`sample_batch` on the same ``u`` to see why)."""
     h, w, c = img.shape
     n = kinds.shape[0]
     prow = np.empty((n, width), np.float64)
@@ -357,10 +358,10 @@ def run_u8(img, kinds, probs, cfg, fills, uoff, top, u, width, maxb):
     meta = np.empty(7, np.int64)
     plan_u8(kinds, probs, cfg, fills, uoff, top, u, prow, shapes, h, w, c, geo, add, lut, fill, boxes, bcol, meta)
     if meta[0] != OK:
-        return meta, prow, np.empty((0, 0, c), np.uint8)
+        return np.empty((0, 0, c), np.uint8)
     out = np.empty((meta[1], meta[2], c), np.uint8)
     _render_u8(img, out, geo, meta[3], add, lut, fill, boxes, meta[4], bcol)
-    return meta, prow, out
+    return out
 
 
 @njit(**_OPTS)

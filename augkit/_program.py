@@ -123,8 +123,10 @@ class Program:
         return gen.random(self.k) if self.k else _EMPTY
 
     def run_u8(self, img3, u):
-        """Sample, plan and render a uint8 image in one compiled call: (meta, params rows, output)."""
-        return fused().run_u8(img3, *self.args, u, self.width, self.maxb)
+        """Sample, plan and render a uint8 image in one compiled call; None when the general path
+        must take over (sampling ``u`` again with :meth:`sample` says why: it is a pure function)."""
+        out = fused().run_u8(img3, *self.args, u, self.width, self.maxb)
+        return out if out.shape[0] else None
 
     def sample(self, u, shape):
         """Sample only: (meta, params rows) with meta laid out as in :func:`augkit._fused.plan_u8`."""
