@@ -201,3 +201,26 @@ def test_sample_params_of_builtins_is_forced_and_reproducible():
     assert t.sample_params(np.random.default_rng(0), (10, 10, 3)) == {"dx": 3, "dy": -1}
     assert A.Tint(p=0.0).sample_params(np.random.default_rng(1), (4, 4, 3)) == \
         A.Tint(p=0.0).sample_params(np.random.default_rng(1), (4, 4, 3))
+
+
+def test_each_compiled_function_has_one_specialisation():
+    """uint8 and float32, 2-D and 3-D, single calls, batches, masks and trees: no extra compiles."""
+    from augkit import _fused, _kernels
+    pipe = A.Compose([A.CenterCrop(30, 30), A.RandomCrop(36, 36, pad_if_needed=True), A.VerticalFlip(),
+                      A.Shift(p=0.8), A.Tint(scale=(0.5, 1.5)), A.BoxErase(count=(0, 2)), A.HorizontalFlip()])
+    tree = A.Compose([A.OneOf([A.Shift(p=1), A.Tint(p=1)]), A.HorizontalFlip()])
+    for dtype in (np.uint8, np.float32):
+        img = make_image(h=40, w=41, dtype=dtype, seed=1)
+        for t in (pipe, tree, A.HorizontalFlip(p=1), A.Crop(0, 0, 5, 5)):
+            t(image=img, rng=0)
+            t(image=img[..., 0], rng=1)
+            t(image=img, mask=np.zeros((40, 41), np.uint8), rng=2, record=True)
+            t.batch(np.stack([img, img]), rng=3)
+            t.batch(np.stack([img, img])[..., 0], rng=np.random.default_rng(4), record=True)
+    dispatchers = [getattr(m, name) for m in (_fused, _kernels) for name in dir(m)
+                   if hasattr(getattr(m, name), "signatures")]
+    used = [d for d in dispatchers if d.signatures]
+    assert len(used) >= 6
+    for d in used:
+        # _render_u8/_render_f32 are one function per dtype; everything else one signature
+        assert len(d.signatures) == 1, (d.py_func.__name__, d.signatures)
