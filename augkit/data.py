@@ -4,9 +4,10 @@
   ``e`` is augmented with the generator derived from ``(seed, e, i)``, so it
   looks the same whatever the worker count, order or process, and differs
   between epochs.
-- :class:`ImageFolder` reads ``root/<class>/<file>`` lazily with Pillow.
+- :class:`ImageFolder` reads ``root/<class>/<file>`` lazily with Pillow
+  (``cache=True`` keeps the decoded images in memory for later epochs).
 - :class:`Loader` yields stacked NumPy batches, decoding and augmenting on
-  threads, identically for any number of workers.
+  threads, a whole batch per task, identically for any number of workers.
 
 Examples
 --------
@@ -21,6 +22,7 @@ Examples
 """
 from __future__ import annotations
 
+import itertools
 import numbers
 import os
 from collections import deque
@@ -29,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .core import Transform as _Transform
 from .io import IMAGE_EXTENSIONS, MODES, read_image
 
 _TARGET_KEYS = ("image", "mask", "bboxes", "keypoints")
@@ -133,6 +136,34 @@ class AugmentedDataset:
         epoch = _check_count(epoch, "AugmentedDataset", "epoch", 0)
         return self._augment(self.dataset[index], (self.seed, epoch, index))
 
+    def get_batch(self, indices, epoch):
+        """``[self.get(i, epoch) for i in indices]``, with less overhead per item.
+
+        The generators of ``(seed, epoch, i)`` are built together (see
+        :mod:`augkit._seeds`): the same draws as ``rng=(seed, epoch, i)``, at
+        ~5 us per item instead of 17-36 us. This is what :class:`Loader` calls.
+        """
+        n = len(self)
+        idx = np.asarray(indices)
+        if idx.ndim != 1 or (idx.size and idx.dtype.kind not in "iu"):
+            raise TypeError(f"AugmentedDataset: indices must be a sequence of ints, got {indices!r}")
+        if idx.size and not (-n <= int(idx.min()) and int(idx.max()) < n):
+            bad = next(int(i) for i in idx if not -n <= i < n)
+            raise IndexError(f"AugmentedDataset: index {bad} out of range for {n} items")
+        idx = (idx.astype(np.int64) % n).tolist() if idx.size else []
+        epoch = _check_count(epoch, "AugmentedDataset", "epoch", 0)
+        if type(self).get is not AugmentedDataset.get:  # a subclass's own get() has the last word
+            return [self.get(i, epoch) for i in idx]
+        items = [self.dataset[i] for i in idx]
+        if self.pipeline is None:
+            return items
+        if isinstance(self.pipeline, _Transform):
+            from ._seeds import generators
+            rngs = generators((self.seed, epoch), idx)
+        else:  # any other callable sees the documented tuple
+            rngs = [(self.seed, epoch, i) for i in idx]
+        return [self._augment(item, rng) for item, rng in zip(items, rngs)]
+
     def _augment(self, item, rng):
         if self.pipeline is None:
             return item
@@ -166,6 +197,14 @@ class ImageFolder:
     mode : {"RGB", "L", "RGBA", None}
         Conversion applied on read (see :func:`augkit.io.read_image`); EXIF
         orientation is always applied.
+    cache : bool
+        Keep every decoded image in memory after its first read, so that
+        later epochs skip decoding (for a folder that fits in memory; a 25x25
+        PNG costs ~150 us to decode, ~2 us to copy from the cache). Items are the same
+        as without the cache: each read returns a fresh, writable copy, so
+        a caller that changes it cannot change the cache. Files are read
+        the first time an item is asked for, not at construction; a file
+        that fails to read is not cached and fails again next time.
 
     Attributes
     ----------
@@ -185,9 +224,12 @@ class ImageFolder:
     >>> image, label = faces[0]
     >>> image.shape, label
     ((25, 25), 0)
+    >>> cached = ImageFolder(sample_path("faces"), mode="L", cache=True)
+    >>> bool((cached[0][0] == image).all())
+    True
     """
 
-    def __init__(self, root, extensions=IMAGE_EXTENSIONS, mode="RGB"):
+    def __init__(self, root, extensions=IMAGE_EXTENSIONS, mode="RGB", cache=False):
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"ImageFolder: root {str(root)!r} is not a folder")
@@ -197,7 +239,11 @@ class ImageFolder:
             raise ValueError(f"ImageFolder: extensions must be a tuple of suffixes such as ('.png',), "
                              f"got {extensions!r}")
         self.extensions = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in extensions)
+        if not isinstance(cache, bool):
+            raise ValueError(f"ImageFolder: cache must be True or False, got {cache!r}")
         self.mode = mode
+        self.cache = cache
+        self._decoded = {}
         self.classes = sorted(d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith("."))
         if not self.classes:
             raise ValueError(f"ImageFolder: {str(root)!r} has no class sub-folders (expected root/<class>/<image>)")
@@ -216,13 +262,25 @@ class ImageFolder:
 
     def __getitem__(self, index):
         path, label = self.samples[index]
+        if self.cache:
+            # Keyed by what is read, so that changing mode later reads afresh.
+            key = (path, self.mode)
+            image = self._decoded.get(key)
+            if image is None:
+                image = self._decoded[key] = self._read(path)
+            return image.copy(), label
+        return self._read(path), label
+
+    def _read(self, path):
         try:
-            return read_image(path, self.mode), label
+            return read_image(path, self.mode)
         except Exception as exc:
             raise OSError(f"ImageFolder: cannot read {path}: {exc}") from exc
 
     def __repr__(self):
-        return f"ImageFolder({str(self.root)!r}, {len(self)} images, classes={self.classes}, mode={self.mode!r})"
+        cache = ", cache=True" if self.cache else ""
+        return (f"ImageFolder({str(self.root)!r}, {len(self)} images, classes={self.classes}, "
+                f"mode={self.mode!r}{cache})")
 
 
 def _walk(folder):
@@ -255,12 +313,20 @@ def collate(items):
 
 
 def _stack(arrays, what):
-    arrays = [np.asarray(a) for a in arrays]
+    # Copied straight into one preallocated array (~2x cheaper than a list of
+    # arrays and np.stack for small images); mixed dtypes go to np.stack, which
+    # promotes them.
+    first = np.asarray(arrays[0])
+    out = np.empty((len(arrays),) + first.shape, first.dtype)
     for i, a in enumerate(arrays):
-        if a.shape != arrays[0].shape:
-            raise ValueError(f"Loader: {what} in a batch must share one shape to be stacked, got {arrays[0].shape} "
+        a = np.asarray(a)
+        if a.shape != first.shape:
+            raise ValueError(f"Loader: {what} in a batch must share one shape to be stacked, got {first.shape} "
                              f"and {a.shape} (item {i} of the batch); add a RandomCrop or CenterCrop to the pipeline")
-    return np.stack(arrays)
+        if a.dtype != first.dtype:
+            return np.stack([np.asarray(x) for x in arrays])
+        out[i] = a
+    return out
 
 
 class Loader:
@@ -281,7 +347,8 @@ class Loader:
         Threads that load and augment items concurrently (0: in the calling
         thread). Batches are identical for every value.
     prefetch : int
-        Batches loaded ahead of the consumer when ``workers > 0``.
+        Batches loaded ahead of the consumer when ``workers > 0`` (at least
+        ``workers``: each thread loads and stacks whole batches).
 
     Notes
     -----
@@ -343,31 +410,38 @@ class Loader:
         order = self.order(epoch)
         stop = len(self) * self.batch_size
         batches = [order[i:min(i + self.batch_size, stop)] for i in range(0, stop, self.batch_size)]
+        load = self._batch_loader(epoch)
+        if self.workers == 0:
+            return map(load, batches)
+        return self._threaded(batches, load)
+
+    def _batch_loader(self, epoch):
         # Items are read with this epoch pinned (AugmentedDataset.get), so two epoch
         # iterators alive at once, or a set_epoch elsewhere, cannot mix epochs.
-        get = getattr(self.dataset, "get", None)
-        fetch = (lambda i: get(i, epoch)) if callable(get) else self.dataset.__getitem__
-        if self.workers == 0:
-            return (collate([fetch(int(i)) for i in idx]) for idx in batches)
-        return self._threaded(batches, fetch)
+        dataset = self.dataset
+        if isinstance(dataset, AugmentedDataset):
+            return lambda idx: collate(dataset.get_batch(idx, epoch))
+        get = getattr(dataset, "get", None)
+        fetch = (lambda i: get(i, epoch)) if callable(get) else dataset.__getitem__
+        return lambda idx: collate([fetch(i) for i in idx.tolist()])
 
-    def _threaded(self, batches, fetch):
+    def _threaded(self, batches, load):
+        # One task per batch, not per item: a future costs ~10-20 us of Python,
+        # as much as augmenting a small image, and a batch in one thread keeps
+        # its items together. Batches are independent, so any thread count
+        # gives the same batches.
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="augkit-loader")
         pending = deque()
         todo = iter(batches)
-
-        def submit_next():
-            idx = next(todo, None)
-            if idx is not None:
-                pending.append([pool.submit(fetch, int(i)) for i in idx])
-
         try:
-            for _ in range(self.prefetch):
-                submit_next()
+            for idx in itertools.islice(todo, max(self.prefetch, self.workers)):
+                pending.append(pool.submit(load, idx))
             while pending:
-                futures = pending.popleft()
-                submit_next()
-                yield collate([f.result() for f in futures])
+                future = pending.popleft()
+                idx = next(todo, None)
+                if idx is not None:
+                    pending.append(pool.submit(load, idx))
+                yield future.result()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 

@@ -5,7 +5,7 @@ over an :class:`augkit.data.AugmentedDataset` feeds :class:`nn.Trainer`,
 which records per epoch ``time`` (the training pass, waiting included) and
 ``data_time`` (seconds blocked in ``next(batches)``). Reported: the median over
 epochs of ``data_time / time`` and of the epoch time (rounds alternate the worker counts), for 0, 1 and 2 loader
-threads, in three settings:
+threads, in four settings:
 
 - ``demo``: the shipped faces (25x25 gray, decoded once into memory), preset
   "seed" (shift + tint + box erase), MLP 625-64-2, batch 16 -- exactly what
@@ -13,15 +13,23 @@ threads, in three settings:
   enough to time);
 - ``demo, from disk``: the same, but every image decoded from its PNG file
   each epoch (an :class:`~augkit.data.ImageFolder` under the augmentation);
+- ``demo, ImageFolder(cache=True)``: the same folder with ``cache=True``
+  (decoded on first read, copied out of memory afterwards);
 - ``larger``: 64x64 RGB images in memory, preset "strong", MLP 12288-256-10,
   batch 64 -- heavier on both sides.
 
 The peer measured in the same run is the same loop with no augmentation
 (``augment none``): its data fraction is the cost of batching alone.
 
+On 2 shared cores, run it with ``OPENBLAS_NUM_THREADS=1``: the MLP's tiny
+matrix products gain nothing from a second BLAS thread, and when other
+processes load the machine that thread's spin-waiting slows training steps
+by up to 10x, which makes "waiting for data" look small for the wrong reason.
+
 Usage::
 
-    python benchmarks/bench_loader.py [--epochs 3] [--rounds 3] [--markdown]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_loader.py [--epochs 3] [--rounds 3] [--markdown]
+        [--settings demo disk cached larger]
 """
 from __future__ import annotations
 
@@ -60,14 +68,16 @@ def _settings():
     faces = load_folder(sample_path("faces"))
     pairs = list(zip(faces.images, faces.labels.tolist()))
     folder = ImageFolder(sample_path("faces"), mode="L")
+    cached = ImageFolder(sample_path("faces"), mode="L", cache=True)
     rng = np.random.default_rng(0)
     big = rng.integers(0, 256, (500, 64, 64, 3), dtype=np.uint8)
     big_pairs = list(zip(big, rng.integers(0, 10, 500).tolist()))
-    return [
-        ("demo (25x25 gray, in memory)", _Repeat(pairs, 10), "seed", [625, 64, 2], 16),
-        ("demo, decoded from disk every epoch", _Repeat(folder, 10), "seed", [625, 64, 2], 16),
-        ("larger (64x64 RGB, in memory)", _Repeat(big_pairs, 4), "strong", [12288, 256, 10], 64),
-    ]
+    return {
+        "demo": ("demo (25x25 gray, in memory)", _Repeat(pairs, 10), "seed", [625, 64, 2], 16),
+        "disk": ("demo, decoded from disk every epoch", _Repeat(folder, 10), "seed", [625, 64, 2], 16),
+        "cached": ("demo, ImageFolder(cache=True)", _Repeat(cached, 10), "seed", [625, 64, 2], 16),
+        "larger": ("larger (64x64 RGB, in memory)", _Repeat(big_pairs, 4), "strong", [12288, 256, 10], 64),
+    }
 
 
 def _run(items, augment, sizes, batch, workers, epochs):
@@ -90,13 +100,15 @@ def main(argv=None):
                         help="rounds; each runs every worker count in turn, so machine noise hits all alike")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--markdown", action="store_true")
+    settings = _settings()
+    parser.add_argument("--settings", nargs="+", choices=list(settings), default=list(settings))
     args = parser.parse_args(argv)
     print(f"# {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, "
           f"Python {platform.python_version()}, NumPy {np.__version__}; median over {args.rounds} rounds x "
-          f"{args.epochs} epochs")
+          f"{args.epochs} epochs; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
     header = ["setting", "augment", "workers", "waiting for data", "epoch (s)", "data wait (s)"]
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header) if args.markdown else "  ".join(header))
-    for name, items, augment, sizes, batch in _settings():
+    for name, items, augment, sizes, batch in (settings[k] for k in args.settings):
         for aug in ("none", augment):
             cells = {w: [] for w in args.workers}
             for _ in range(args.rounds):

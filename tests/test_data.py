@@ -254,3 +254,126 @@ def test_epoch_iterators_alive_together_keep_their_own_epoch():
     loader.epoch(2)  # sets the dataset's epoch to 2 before the first iterator is consumed
     together = [x for x, _ in first]
     assert all(np.array_equal(a, b) for a, b in zip(alone, together))
+
+
+# ------------------------------------------------------------------ per-batch loading, seeds, the decode cache
+def test_fast_generators_draw_exactly_like_default_rng():
+    from augkit._seeds import generators
+
+    rng = np.random.default_rng(11)
+    cases = [((0, 0), [0, 1, 2]), ((5,), [7]), ((3, 1, 4, 1, 5), [9, 2 ** 32 - 1]), ((2 ** 32 - 1, 0), [0]),
+             ((2 ** 40, 3), [1, 2]), ((1, 2), [2 ** 33])]  # the last two take numpy's own path
+    cases += [(tuple(int(v) for v in rng.integers(0, 2 ** 32, k)), rng.integers(0, 2 ** 32, 5)) for k in (1, 2, 3, 4)]
+    for prefix, indices in cases:
+        for gen, i in zip(generators(prefix, indices), indices):
+            ref = np.random.default_rng((*prefix, int(i)))
+            assert gen.integers(0, 2 ** 63, 4).tolist() == ref.integers(0, 2 ** 63, 4).tolist()
+            assert gen.random() == ref.random()
+    gen = generators((4, 2), [6])[0]
+    child, ref_child = gen.spawn(1)[0], np.random.default_rng((4, 2, 6)).spawn(1)[0]
+    assert child.random() == ref_child.random()
+    assert generators((0, 1), []) == []
+    with pytest.raises(ValueError, match="non-negative"):
+        generators((0, -1), [1])
+
+
+def test_get_batch_equals_get_and_the_rng_tuple():
+    images = _images(9)
+    ds = AugmentedDataset([(img, i) for i, img in enumerate(images)], _pipe(), seed=4)
+    batch = ds.get_batch(np.array([8, 0, 3, -1, 3]), 2)
+    for (x, y), i in zip(batch, [8, 0, 3, 8, 3]):
+        ref_x, ref_y = ds.get(i, 2)
+        np.testing.assert_array_equal(x, ref_x)
+        np.testing.assert_array_equal(x, _pipe()(image=images[i], rng=(4, 2, i))["image"])
+        assert y == ref_y == i
+    assert ds.get_batch([], 0) == []
+    np.testing.assert_array_equal(AugmentedDataset(images, None).get_batch([1], 0)[0], images[1])
+    seen = []
+
+    def custom(image, rng):  # not an augkit transform: gets the documented tuple
+        seen.append(rng)
+        return {"image": image}
+
+    AugmentedDataset(images, custom, seed=1).get_batch([2, 5], 3)
+    assert seen == [(1, 3, 2), (1, 3, 5)]
+
+    class Blank(AugmentedDataset):
+        def get(self, index, epoch):
+            image, label = super().get(index, epoch)
+            return image * 0, label
+
+    blank = Blank([(img, i) for i, img in enumerate(images)], _pipe(), seed=4)
+    x, y = next(iter(Loader(blank, batch_size=3, seed=0).epoch(0)))
+    assert not x.any() and len(y) == 3  # the Loader goes through a subclass's own get()
+    with pytest.raises(IndexError, match="index 9 out of range for 9 items"):
+        ds.get_batch([1, 9], 0)
+    with pytest.raises(TypeError, match="sequence of ints"):
+        ds.get_batch([True, False], 0)
+    with pytest.raises(ValueError, match="epoch"):
+        ds.get_batch([1], -1)
+
+
+def test_loader_batches_match_item_by_item_reads_for_any_workers_and_prefetch():
+    items = [(img, i) for i, img in enumerate(_images(21))]
+    ds = AugmentedDataset(items, _pipe(), seed=2)
+    loader = Loader(ds, batch_size=4, seed=3)
+    expected = [(np.stack([ds.get(int(i), 1)[0] for i in idx]), idx) for idx in
+                np.array_split(loader.order(1), range(4, 21, 4))]
+    for workers, prefetch in ((0, 2), (1, 1), (2, 1), (3, 5)):
+        got = list(Loader(ds, batch_size=4, seed=3, workers=workers, prefetch=prefetch).epoch(1))
+        assert len(got) == len(expected) == 6
+        for (x, y), (ref_x, idx) in zip(got, expected):
+            np.testing.assert_array_equal(x, ref_x)
+            np.testing.assert_array_equal(y, idx)
+
+
+def test_image_folder_cache_gives_the_same_items_and_cannot_be_corrupted(folder, monkeypatch):
+    import augkit.data as data
+
+    plain = ImageFolder(folder, mode=None)
+    cached = ImageFolder(folder, mode=None, cache=True)
+    assert "cache=True" in repr(cached) and "cache=" not in repr(plain)
+    reads = []
+    real_read = data.read_image
+    monkeypatch.setattr(data, "read_image", lambda path, mode: reads.append(path) or real_read(path, mode))
+    for _ in range(2):
+        for i in range(len(plain)):
+            (a, la), (b, lb) = plain[i], cached[i]
+            assert la == lb and a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+    assert len(reads) == 2 * len(plain) + len(plain)  # plain twice, cached once
+    image, _ = cached[0]
+    assert image.flags.writeable
+    image[...] = 7  # the caller's copy, not the cache
+    np.testing.assert_array_equal(cached[0][0], plain[0][0])
+    cached.mode = "L"  # a new mode reads the files again
+    assert cached[0][0].ndim == 2
+    with pytest.raises(ValueError, match="cache must be True or False"):
+        ImageFolder(folder, cache="yes")
+
+
+def test_image_folder_cache_does_not_keep_failures(folder):
+    bad = folder / "a_cats" / "zz_broken.png"
+    bad.write_bytes(b"not a png")
+    ds = ImageFolder(folder, cache=True)
+    k = [str(p) for p, _ in ds.samples].index(str(bad))
+    with pytest.raises(OSError, match="cannot read"):
+        ds[k]
+    Image.fromarray(np.zeros((6, 4, 3), np.uint8)).save(bad, format="PNG")
+    assert ds[k][0].shape == (6, 4, 3)
+
+
+def test_loader_over_cached_folder_matches_uncached(folder):
+    pipe = A.Compose([A.CenterCrop(4, 4), A.Tint(p=1)])
+
+    def run(cache, workers, epoch):
+        loader = Loader(AugmentedDataset(ImageFolder(folder, cache=cache), pipe, seed=1), batch_size=3, seed=0,
+                        workers=workers)
+        return list(loader.epoch(epoch))
+
+    for epoch in (0, 1):
+        ref = run(False, 0, epoch)
+        for workers in (0, 2):
+            for (xa, ya), (xb, yb) in zip(ref, run(True, workers, epoch)):
+                np.testing.assert_array_equal(xa, xb)
+                np.testing.assert_array_equal(ya, yb)
