@@ -25,15 +25,16 @@ import posixpath
 import signal
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from queue import SimpleQueue
 
 import numpy as np
 
 import augkit
 
 from . import presets as _presets
-from .io import IMAGE_EXTENSIONS, TMP_SUFFIX, copy_file, read_image, write_image
+from .io import IMAGE_EXTENSIONS, TMP_SUFFIX, _decode, copy_file, read_image, write_image
 
 MANIFEST = "manifest.jsonl"
 RUN_FILE = "augkit_run.json"
@@ -192,7 +193,7 @@ def _process(job, src, dst, pipe, seed, quality):
     rel, key, todo = job
     path = os.path.join(src, rel)
     try:
-        image = read_image(path, mode=None)
+        image = _decode(path, mode=None)  # read-only: the pipeline never writes its input
     except Exception as exc:  # any decoder failure is a per-file report, never the end of the run
         return [], _failure_reason(Path(path), exc)
     entries = []
@@ -295,45 +296,52 @@ def _cmd_augment(args) -> int:
         with open(manifest_path, "a", encoding="utf-8") as manifest, \
                 tqdm(total=len(jobs), unit="img", disable=quiet, file=sys.stderr, desc="augment") as bar, \
                 ThreadPoolExecutor(args.workers, thread_name_prefix="augkit-augment") as pool:
-            queue = iter(jobs)
+            # Each finished job's future lands in `finished` (its done-callback runs on the
+            # worker): the main thread takes them in completion order with one blocking
+            # get() per image, instead of wait(FIRST_COMPLETED), which adds and removes a
+            # waiter on every running future each time. A few jobs per worker are queued
+            # ahead so that no worker waits on the main thread.
+            upcoming = iter(jobs)
             running = {}
+            finished = SimpleQueue()
 
             def refill():
                 while len(running) < 2 * args.workers + 2:
-                    job = next(queue, None)
+                    job = next(upcoming, None)
                     if job is None:
                         return
-                    running[pool.submit(_process, job, src, dst, pipe, args.seed, quality)] = job
+                    future = pool.submit(_process, job, src, dst, pipe, args.seed, quality)
+                    running[future] = job[0]
+                    future.add_done_callback(finished.put)
 
-            def collect(futures):
+            def collect(future):
                 nonlocal processed, written
-                for future in futures:
-                    rel = running.pop(future)[0]
-                    entries, error = future.result()
-                    for out_rel, line in entries:
-                        manifest.write(line)
-                        results[out_rel] = line
-                    written += len(entries)
-                    if error is None:
-                        processed += 1
-                    else:
-                        failures[rel] = error
-                        manifest.write(_line({"source": rel, "error": error}))
-                        bar.write(f"augkit augment: failed {rel}: {error}", file=sys.stderr)
-                    manifest.flush()
-                    bar.update(1)
+                rel = running.pop(future)
+                entries, error = future.result()
+                for out_rel, line in entries:
+                    manifest.write(line)
+                    results[out_rel] = line
+                written += len(entries)
+                if error is None:
+                    processed += 1
+                else:
+                    failures[rel] = error
+                    manifest.write(_line({"source": rel, "error": error}))
+                    bar.write(f"augkit augment: failed {rel}: {error}", file=sys.stderr)
+                manifest.flush()
+                bar.update(1)
 
             try:
                 refill()
                 while running:
-                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                    collect(finished)
+                    collect(finished.get())
                     refill()
             except KeyboardInterrupt:
                 interrupted = True
                 for future in running:
                     future.cancel()
-                collect([f for f in list(running) if not f.cancelled()])
+                for future in [f for f in running if not f.cancelled()]:
+                    collect(future)
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)

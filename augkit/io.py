@@ -2,9 +2,9 @@
 
 :func:`read_image` decodes a file into an array augkit accepts (EXIF
 orientation applied, unusual modes converted); :func:`write_image` encodes an
-array to a file *atomically*: it writes a temporary file in the same folder
-and renames it into place, so a killed process never leaves a truncated image
-under the final name.
+array to a file *atomically*: it encodes in memory, writes the bytes to a
+temporary file in the same folder and renames it into place, so a killed
+process never leaves a truncated image under the final name.
 
 Examples
 --------
@@ -17,9 +17,9 @@ Examples
 """
 from __future__ import annotations
 
+import io
+import itertools
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +75,16 @@ def read_image(path, mode="RGB") -> np.ndarray:
     >>> read_image(sample_path("images", "astronaut.png"), mode="L").ndim
     2
     """
+    image = _decode(path, mode)
+    return image if image.flags.writeable else image.copy()
+
+
+def _decode(path, mode) -> np.ndarray:
+    """:func:`read_image` without its last copy: the array may be read-only (it wraps Pillow's bytes).
+
+    For callers that only read the pixels (``augkit augment`` hands them to a
+    pipeline, which never writes its input): this saves one copy per image.
+    """
     if mode not in MODES:
         raise ValueError(f"read_image: mode must be one of 'RGB', 'L', 'RGBA' or None, got {mode!r}")
     with Image.open(path) as img:
@@ -93,9 +103,9 @@ def read_image(path, mode="RGB") -> np.ndarray:
         img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
     if img.mode != target:
         img = img.convert(target)
-    # np.asarray + copy is ~5x faster than np.array(img) (which walks Pillow's
-    # array interface element-wise); the copy makes the result writeable.
-    return np.asarray(img).copy()
+    # np.asarray is ~5x faster than np.array(img) (which walks Pillow's array
+    # interface element-wise); read_image copies it to make it writeable.
+    return np.asarray(img)
 
 
 def pillow_format(ext: str) -> str:
@@ -119,31 +129,60 @@ def _to_pil(array: np.ndarray, fmt: str) -> Image.Image:
     return img
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+_tmp_names = itertools.count()  # next() on a count is atomic under the GIL: unique per process
+
+
+def _open_temporary(path: str):
+    """Create a new, empty temporary file beside ``path``; returns ``(fd, temporary path)``.
+
+    The name carries the process id and a per-process counter, so threads and
+    processes never share one; ``O_EXCL`` refuses a name already taken (a
+    file left by a killed process whose id came back), and the next number is
+    tried. ``os.open`` applies the umask, so the file gets the permissions a
+    plain ``open()`` would give it.
+    """
+    folder, name = os.path.split(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}-{next(_tmp_names)}{TMP_SUFFIX}")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
+def _replace_with_bytes(path, data) -> Path:
+    """Write ``data`` (bytes-like) to a temporary file beside ``path``, then rename it into place."""
+    path = os.fspath(path)
+    fd, tmp = _open_temporary(path)
+    try:
+        try:
+            view = memoryview(data).cast("B")
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return Path(path)
 
 
 def atomic_write(path, write) -> Path:
-    """Call ``write(binary_file)`` on a temporary file beside ``path``, then rename it into place.
+    """Call ``write(binary_file)`` on an in-memory buffer, then store its bytes at ``path`` atomically.
 
-    A crash or kill at any moment leaves either the old file or the new one,
-    never a truncated one.
+    The bytes go to a temporary file beside ``path`` that is then renamed
+    into place, so a crash or kill at any moment leaves either the old file
+    or the new one, never a truncated one. (Nothing is fsync'ed: this guards
+    against a killed process, not against a power cut.)
     """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
-    try:
-        # mkstemp creates the file 0600; give it the permissions a plain open() would.
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    buffer = io.BytesIO()
+    write(buffer)
+    return _replace_with_bytes(path, buffer.getbuffer())
 
 
 def write_image(array, path, quality=None) -> Path:
@@ -166,8 +205,8 @@ def write_image(array, path, quality=None) -> Path:
     >>> write_image(np.zeros((8, 8), np.uint8), os.path.join(tempfile.mkdtemp(), "a.jpg"), quality=90).name
     'a.jpg'
     """
-    path = Path(path)
-    fmt = pillow_format(path.suffix)
+    path = os.fspath(path)
+    fmt = pillow_format(os.path.splitext(path)[1])
     img = _to_pil(np.asarray(array), fmt)
     options = {}
     if quality is not None and fmt in ("JPEG", "WEBP"):
@@ -178,4 +217,5 @@ def write_image(array, path, quality=None) -> Path:
 def copy_file(src, dst) -> Path:
     """Copy the bytes of ``src`` to ``dst`` atomically (temporary name, then rename)."""
     with open(src, "rb") as source:
-        return atomic_write(Path(dst), lambda fh: shutil.copyfileobj(source, fh))
+        data = source.read()
+    return _replace_with_bytes(dst, data)

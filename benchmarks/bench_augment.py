@@ -1,6 +1,6 @@
 """``augkit augment`` throughput against the decode/encode bound, for several worker counts.
 
-    python benchmarks/bench_augment.py [--n 300] [--size 256] [--format jpg] [--workers 1,2] [--out FILE]
+    python benchmarks/bench_augment.py [--n 300] [--size 256] [--format jpg] [--workers 1,2] [--repeat 5] [--out FILE]
 
 It makes a folder of photo-like images on the fly (random crops of the sample
 photographs, in two class folders), then measures, with the same number of
@@ -12,8 +12,11 @@ threads:
   in-process (kernels warmed up first), which decodes, augments, encodes,
   writes atomically and keeps the manifest.
 
-Each figure is the best of ``--repeat`` runs; the ratio augment / bound says
-how close augment comes to what decoding and encoding alone allow.
+Each of ``--repeat`` rounds runs the bound and augment one after the other
+(alternating which goes first), so that both see the same load; the table
+gives each one's best round in images/s and the median (and range) over the
+rounds of augment / bound, which says how close augment comes to what
+decoding and encoding alone allow.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import argparse
 import os
 import platform
 import shutil
+import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -72,15 +76,22 @@ def augment(src: Path, dst: Path, workers: int, quality: int) -> None:
     assert status == 0, status
 
 
-def best_time(fn, src, scratch: Path, workers, quality, repeat):
-    times = []
+def timed(fn, src, dst: Path, workers, quality) -> float:
+    start = time.perf_counter()
+    fn(src, dst, workers, quality)
+    elapsed = time.perf_counter() - start
+    shutil.rmtree(dst)
+    return elapsed
+
+
+def side_by_side(src, scratch: Path, workers, quality, repeat):
+    """``repeat`` rounds of (bound, augment), alternating which goes first; the times of each round."""
+    rounds = []
     for r in range(repeat):
-        dst = scratch / f"{fn.__name__}_{workers}_{r}"
-        start = time.perf_counter()
-        fn(src, dst, workers, quality)
-        times.append(time.perf_counter() - start)
-        shutil.rmtree(dst)
-    return min(times)
+        pair = (bound, augment) if r % 2 == 0 else (augment, bound)
+        times = {fn: timed(fn, src, scratch / f"{fn.__name__}_{workers}_{r}", workers, quality) for fn in pair}
+        rounds.append((times[bound], times[augment]))
+    return rounds
 
 
 def machine() -> str:
@@ -107,7 +118,7 @@ def main(argv=None):
     ap.add_argument("--format", choices=["jpg", "png", "webp"], default="jpg")
     ap.add_argument("--quality", type=int, default=95)
     ap.add_argument("--workers", default="1,2", help="comma-separated worker counts")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5, help="rounds (bound and augment side by side)")
     ap.add_argument("--out", help="also write the markdown table to this file")
     args = ap.parse_args(argv)
     workers = [int(w) for w in args.workers.split(",")]
@@ -118,16 +129,19 @@ def main(argv=None):
         augment(src, scratch / "warmup", 1, args.quality)  # loads the compiled kernels once
         rows = []
         for w in workers:
-            t_bound = best_time(bound, src, scratch, w, args.quality, args.repeat)
-            t_aug = best_time(augment, src, scratch, w, args.quality, args.repeat)
-            rows.append((w, args.n / t_bound, args.n / t_aug))
+            rounds = side_by_side(src, scratch, w, args.quality, args.repeat)
+            ratios = sorted(t_bound / t_aug for t_bound, t_aug in rounds)
+            rows.append((w, args.n / min(t for t, _ in rounds), args.n / min(t for _, t in rounds),
+                         statistics.median(ratios), ratios[0], ratios[-1]))
 
     lines = [f"`augkit augment` vs a plain Pillow read + write loop: {args.n} {args.format.upper()} images "
-             f"{args.size}x{args.size} RGB (quality {args.quality}), preset `seed`, 1 copy, best of {args.repeat}.",
+             f"{args.size}x{args.size} RGB (quality {args.quality}), preset `seed`, 1 copy; {args.repeat} rounds, "
+             "each running the two side by side (order alternating); images/s: the best round.",
              "", f"Machine: {machine()}.", "",
-             "| workers | bound (decode + encode), images/s | augment, images/s | augment / bound |",
+             "| workers | bound (decode + encode), images/s | augment, images/s | augment / bound, "
+             "median of rounds [range] |",
              "|---:|---:|---:|---:|"]
-    lines += [f"| {w} | {b:.0f} | {a:.0f} | {a / b:.2f} |" for w, b, a in rows]
+    lines += [f"| {w} | {b:.0f} | {a:.0f} | {m:.2f} [{lo:.2f}-{hi:.2f}] |" for w, b, a, m, lo, hi in rows]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

@@ -149,6 +149,38 @@ def test_resume_after_a_real_kill(tmp_path, capsys):
     assert len(outputs) == len(set(outputs)) == 120
 
 
+def test_sigterm_stops_cleanly_with_status_130_and_resumes(tmp_path, capsys):
+    src, dst, clean = tmp_path / "src", tmp_path / "out", tmp_path / "clean"
+    (src / "noise").mkdir(parents=True)
+    rng = np.random.default_rng(2)
+    for i in range(60):
+        Image.fromarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(src / "noise" / f"n{i:03d}.png",
+                                                                                compress_level=0)
+    command = [sys.executable, "-m", "augkit", "augment", str(src), str(dst), "--workers", "2", "--copies", "2"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    manifest = dst / "manifest.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if manifest.exists() and manifest.read_text().count("\n") >= 3:
+            proc.send_signal(signal.SIGTERM)
+            break
+        time.sleep(0.002)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted after" in err
+    # in-flight images were finished, not abandoned: no temporary file, and every
+    # output the manifest lists is there and complete
+    assert not [p for p in dst.rglob("*") if p.name.startswith(".")]
+    listed = [e["output"] for e in _manifest(dst)]
+    assert 0 < len(listed) < 120 and len(listed) == len(set(listed))
+    for out in listed:
+        assert read_image(dst / out).shape == (128, 128, 3)
+    assert main(command[3:]) == 0
+    assert int(re.search(r"(\d+) skipped", capsys.readouterr().err).group(1)) > 0
+    assert main(["augment", str(src), str(clean), "--copies", "2", "-q"]) == 0
+    assert _checksums(dst) == _checksums(clean)
+
+
 def test_refuses_unsafe_folders_and_bad_usage(src, tmp_path, capsys):
     before = _checksums(src)
     cases = [
