@@ -22,10 +22,14 @@ def _check_stack(images, name):
     return images if images.ndim == 4 else images[..., None]
 
 
+class MixedSizes(ValueError):
+    """The samples of a batch came out in different sizes."""
+
+
 def _sizes_error(sizes):
     first = tuple(sizes[0])
     other = next(i for i in range(len(sizes)) if tuple(sizes[i]) != first)
-    raise ValueError(f"batch: all outputs must share one size, but sample 0 comes out {first[0]}x{first[1]} "
+    raise MixedSizes(f"batch: all outputs must share one size, but sample 0 comes out {first[0]}x{first[1]} "
                      f"and sample {other} {sizes[other][0]}x{sizes[other][1]} (HxW); end the pipeline with "
                      f"a fixed-size crop")
 
@@ -38,24 +42,37 @@ def run_batch(pipe, images, masks, rng, record):
             raise ValueError(f"batch: masks must be an array with shape ({n}, {h}, {w}[, K]) to match images, "
                              f"got {getattr(masks, 'shape', type(masks).__name__)}")
         check_mask(masks[0], (h, w), "masks[0]")
-    seed = _seed_tuple(rng)
-    resolve_rng(rng)  # validates the value
-    gen = None
-    if seed is None:
-        gen = resolve_rng(rng, None) if rng is not None else pipe._own_stream()
+    gens = _per_sample_generators(rng, n)
+    seed = gen = None
+    if gens is None:
+        seed = _seed_tuple(rng)
+        resolve_rng(rng)  # validates the value
+        if seed is None:
+            gen = resolve_rng(rng, None) if rng is not None else pipe._own_stream()
     prog = _program.program_for(pipe, c, stack.dtype)
     if prog is not None:
-        return _run_program(pipe, prog, images, stack, masks, gen, seed, record)
-    # The general path: sample i walks the pipeline with its own generator ((*seed, i)), or all
-    # samples share ``gen`` in order -- exactly what N single calls would do.
+        return _run_program(pipe, prog, images, stack, masks, gen, seed, gens, record)
+    # The general path: sample i walks the pipeline with its own generator (gens[i] or
+    # (*seed, i)), or all samples share ``gen`` in order -- exactly what N single calls would do.
     records, steps_all = [], []
     for i in range(n):
-        sample_gen = gen if seed is None else np.random.default_rng(seed + (i,))
+        sample_gen = gens[i] if gens is not None else gen if seed is None else np.random.default_rng(seed + (i,))
         steps = []
         rec, _ = pipe._sample(sample_gen, (h, w, c), steps)
         records.append(rec)
         steps_all.append(steps)
     return _render_steps(pipe, images, stack, masks, records, steps_all, record)
+
+
+def _per_sample_generators(rng, n):
+    """``rng`` as one Generator per sample when it is a list or tuple of Generators, else None."""
+    if isinstance(rng, (list, tuple)) and rng and isinstance(rng[0], np.random.Generator):
+        if len(rng) != n or not all(isinstance(g, np.random.Generator) for g in rng):
+            raise ValueError(f"batch: rng as a sequence of Generators needs one numpy.random.Generator per "
+                             f"sample ({n}), got {len(rng)} items of types "
+                             f"{sorted({type(g).__name__ for g in rng})}")
+        return list(rng)
+    return None
 
 
 def _render_steps(pipe, images, stack, masks, records, steps_all, record, out=None, todo=None):
@@ -86,10 +103,10 @@ def _render_steps(pipe, images, stack, masks, records, steps_all, record, out=No
     return result
 
 
-def _run_program(pipe, prog, images, stack, masks, gen, seed, record):
+def _run_program(pipe, prog, images, stack, masks, gen, seed, gens, record):
     """A flat pipeline: every sample's uniforms in one array, sampled (and planned) in compiled code."""
     n, h, w, c = stack.shape
-    us = prog.uniform_rows(n, gen, seed)
+    us = prog.uniform_rows(n, gen, seed, gens)
     fast = stack.dtype == np.uint8 and masks is None
     if fast:
         args, meta, prow = prog.plan_batch(us, h, w)

@@ -137,13 +137,20 @@ class Program:
         return meta[0], prow[0]
 
     # -------------------------------------------------- batches
-    def uniform_rows(self, n, gen=None, seed=None):
-        """``(n, k)`` uniforms: from ``gen`` in order, or sample ``i`` from ``default_rng((*seed, i))``."""
-        if seed is None:
+    def uniform_rows(self, n, gen=None, seed=None, gens=None):
+        """``(n, k)`` uniforms: from ``gen`` in order, from ``gens[i]`` for sample ``i``, or from
+        ``default_rng((*seed, i))``."""
+        if gens is None and seed is None:
             return gen.random((n, self.k))
         if not self.k:
             return np.zeros((n, 0))
-        return np.stack([np.random.default_rng(seed + (i,)).random(self.k) for i in range(n)])
+        if gens is None:
+            from ._seeds import generators
+            gens = generators(seed, range(n))
+        out = np.empty((n, self.k))
+        for i, g in enumerate(gens):
+            out[i] = g.random(self.k)
+        return out
 
     def plan_batch(self, us, h, w):
         """Sample and plan every row of ``us`` (uint8): the batch kernel's arguments, meta and params."""

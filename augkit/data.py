@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._batch import MixedSizes as _MixedSizes
 from .core import Transform as _Transform
 from .io import IMAGE_EXTENSIONS, MODES, read_image
 
@@ -160,9 +161,40 @@ class AugmentedDataset:
         if isinstance(self.pipeline, _Transform):
             from ._seeds import generators
             rngs = generators((self.seed, epoch), idx)
+            images = self._stackable(items)
+            if images is not None:
+                try:
+                    out = self.pipeline.batch(images, rng=rngs)["image"]
+                except _MixedSizes:
+                    rngs = generators((self.seed, epoch), idx)  # afresh: the attempt drew from them
+                else:
+                    return [(out[k], it[1]) for k, it in enumerate(items)] if isinstance(items[0], tuple) \
+                        else list(out)
         else:  # any other callable sees the documented tuple
             rngs = [(self.seed, epoch, i) for i in idx]
         return [self._augment(item, rng) for item, rng in zip(items, rngs)]
+
+    def _stackable(self, items):
+        """Plain images or ``(image, label)`` pairs of one shape, stacked for one ``pipeline.batch`` call.
+
+        ``batch`` with one Generator per sample gives exactly what the calls one
+        by one give (tested); None when the items do not fit that (dicts, mixed
+        shapes, invalid images -- those get the per-item path and its errors).
+        """
+        cls = type(self.pipeline)
+        if len(items) < 2 or cls.__call__ is not _Transform.__call__ or cls.batch is not _Transform.batch:
+            return None
+        pairs = isinstance(items[0], tuple)
+        images = [it[0] if pairs else it for it in items]
+        first = images[0]
+        if not (isinstance(first, np.ndarray) and first.dtype in (np.uint8, np.float32) and first.ndim in (2, 3)
+                and first.size):
+            return None
+        for it, im in zip(items, images):
+            if (isinstance(it, tuple) != pairs or (pairs and len(it) != 2) or not isinstance(im, np.ndarray)
+                    or im.shape != first.shape or im.dtype != first.dtype):
+                return None
+        return np.stack(images)
 
     def _augment(self, item, rng):
         if self.pipeline is None:

@@ -377,3 +377,31 @@ def test_loader_over_cached_folder_matches_uncached(folder):
             for (xa, ya), (xb, yb) in zip(ref, run(True, workers, epoch)):
                 np.testing.assert_array_equal(xa, xb)
                 np.testing.assert_array_equal(ya, yb)
+
+
+@pytest.mark.parametrize("pipe", [
+    _pipe(),
+    A.Compose([A.OneOf([A.Shift(p=1), A.Tint(p=1)], p=0.8), A.HorizontalFlip()]),   # general path
+    A.Compose([A.RandomCrop(5, 5, p=0.5), A.Tint()]),                                 # sizes differ
+])
+@pytest.mark.parametrize("kind", ["pairs", "bare", "float", "mixed shapes", "dicts"])
+def test_get_batch_stacked_or_not_equals_get(pipe, kind):
+    images = list(_images(6))
+    if kind == "float":
+        images = [im.astype(np.float32) / 255 for im in images]
+    if kind == "mixed shapes":
+        images[2] = images[2][:7]
+    items = {"pairs": [(im, i) for i, im in enumerate(images)], "dicts": [{"image": im, "id": i}
+                                                                           for i, im in enumerate(images)]}
+    ds = AugmentedDataset(items.get(kind, images), pipe, seed=9)
+    batch = ds.get_batch([5, 1, 2, 0], 3)
+    for got, i in zip(batch, [5, 1, 2, 0]):
+        ref = ds.get(i, 3)
+        if kind == "pairs":
+            np.testing.assert_array_equal(got[0], ref[0])
+            assert got[1] == ref[1] == i
+        elif kind == "dicts":
+            np.testing.assert_array_equal(got["image"], ref["image"])
+            assert got["id"] == i
+        else:
+            np.testing.assert_array_equal(got, ref)

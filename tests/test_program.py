@@ -224,3 +224,16 @@ def test_each_compiled_function_has_one_specialisation():
     for d in used:
         # _render_u8/_render_f32 are one function per dtype; everything else one signature
         assert len(d.signatures) == 1, (d.py_func.__name__, d.signatures)
+
+
+@pytest.mark.parametrize("pipe", [PIPES["five"], A.Compose([A.OneOf([A.Shift(p=1), A.Tint(p=1)]), A.VerticalFlip()])])
+def test_batch_with_one_generator_per_sample(pipe):
+    imgs = np.stack([make_image(h=28, w=33, seed=s) for s in range(5)])
+    out = pipe.batch(imgs, rng=[np.random.default_rng(100 + i) for i in range(5)], record=True)
+    for i in range(5):
+        one = pipe(image=imgs[i], rng=np.random.default_rng(100 + i), record=True)
+        assert np.array_equal(out["image"][i], one["image"]) and out["params"][i] == one["params"]
+    with pytest.raises(ValueError, match="one numpy.random.Generator per sample"):
+        pipe.batch(imgs, rng=[np.random.default_rng(0)] * 4)
+    with pytest.raises(ValueError, match="one numpy.random.Generator per sample"):
+        pipe.batch(imgs, rng=[np.random.default_rng(0)] * 4 + [3])
