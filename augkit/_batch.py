@@ -125,7 +125,7 @@ def _run_program(pipe, prog, images, stack, masks, gen, seed, gens, record):
     geo, add, lut, fill, boxes, bcol = args
     out = np.empty((n, int(sizes[0, 0]), int(sizes[0, 1]), c), dtype=stack.dtype)
     mode, nbox = np.ascontiguousarray(meta[:, 3]), np.ascontiguousarray(meta[:, 4])
-    _plan.kernels()._render_u8_batch(stack, out, geo, mode, add, lut, fill, boxes, nbox, bcol)
+    _render_u8_stack(stack, out, geo, mode, add, lut, fill, boxes, nbox, bcol)
     slow = np.flatnonzero(meta[:, 0] == _program.FALLBACK)
     if len(slow):
         # What one kernel call cannot hold (clashing fills, noise boxes): the general path, same params.
@@ -134,6 +134,21 @@ def _run_program(pipe, prog, images, stack, masks, gen, seed, gens, record):
     if record:
         result["params"] = list(records)
     return result
+
+
+# Below this many output bytes a batch renders on the calling thread: waking numba's thread
+# pool for a few small images costs more than it saves, and its spinning threads then compete
+# with whatever runs next (the demo's small MLP trained ~2x slower beside them, measured).
+SERIAL_BYTES = 1 << 20
+
+
+def _render_u8_stack(stack, out, geo, mode, add, lut, fill, boxes, nbox, bcol):
+    k = _plan.kernels()
+    if out.nbytes < SERIAL_BYTES:
+        for i in range(len(out)):
+            k._render_u8(stack[i], out[i], geo[i], mode[i], add[i], lut[i], fill[i], boxes[i], nbox[i], bcol[i])
+    else:
+        k._render_u8_batch(stack, out, geo, mode, add, lut, fill, boxes, nbox, bcol)
 
 
 def _render_batch(plans, stack, out):
@@ -166,7 +181,7 @@ def _render_batch(plans, stack, out):
                 mode[i], add[i] = 1, pl.colour[1]
             else:
                 mode[i], lut[i] = 2, pl.colour[1]
-        k._render_u8_batch(stack, out, geo, mode, add, lut, fill, boxes, nbox, boxcols)
+        _render_u8_stack(stack, out, geo, mode, add, lut, fill, boxes, nbox, boxcols)
     else:
         steps = max(len(p.colour or []) for p in plans)
         scales = np.ones((n, steps, c), np.float32)
@@ -175,6 +190,10 @@ def _render_batch(plans, stack, out):
             # Missing steps are identities (x * 1 + 0), exact in float32.
             for j, (s, o) in enumerate(pl.colour or []):
                 scales[i, j], offsets[i, j] = s, o
-        k._render_f32_batch(stack, out, geo, scales, offsets, fill, boxes, nbox, boxcols)
+        if out.nbytes < SERIAL_BYTES:
+            for i in range(n):
+                k._render_f32(stack[i], out[i], geo[i], scales[i], offsets[i], fill[i], boxes[i], nbox[i], boxcols[i])
+        else:
+            k._render_f32_batch(stack, out, geo, scales, offsets, fill, boxes, nbox, boxcols)
     for i, (_, later) in enumerate(inside):
         _plan._paste(out[i], later)

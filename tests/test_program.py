@@ -217,9 +217,25 @@ def test_each_compiled_function_has_one_specialisation():
             t(image=img, mask=np.zeros((40, 41), np.uint8), rng=2, record=True)
             t.batch(np.stack([img, img]), rng=3)
             t.batch(np.stack([img, img])[..., 0], rng=np.random.default_rng(4), record=True)
+        big = make_image(h=600, w=610, dtype=dtype, seed=2)   # over _batch.SERIAL_BYTES: parallel kernel
+        for t in (A.Compose([A.HorizontalFlip(), A.Tint()]), tree):
+            t.batch(np.stack([big, big]), rng=5)
     # The functions Python calls (numba compiles helpers they call per call site; those are
     # part of these, not separate entries a user pays for).
     entries = [_fused.run_u8, _fused.plan_u8_batch, _fused.sample_batch, _fused.sample_leaf,
                _kernels._render_u8, _kernels._render_f32, _kernels._render_u8_batch, _kernels._render_f32_batch]
     for d in entries:
         assert len(d.signatures) == 1, (d.py_func.__name__, d.signatures)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_large_batches_take_the_parallel_kernel_and_still_equal_single_calls(dtype):
+    from augkit import _batch
+    pipes = [A.Compose([A.RandomCrop(290, 300), A.HorizontalFlip(), A.Shift(), A.Tint(), A.BoxErase()]),
+             A.Compose([A.OneOf([A.Shift(p=1), A.Tint(p=1)]), A.HorizontalFlip()])]
+    imgs = np.stack([make_image(h=300, w=310, dtype=dtype, seed=s) for s in range(6)])
+    for pipe in pipes:
+        out = pipe.batch(imgs, rng=(7,))["image"]
+        assert out.nbytes >= _batch.SERIAL_BYTES
+        for i in range(len(imgs)):
+            assert np.array_equal(out[i], pipe(image=imgs[i], rng=(7, i))["image"], equal_nan=True)
