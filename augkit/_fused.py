@@ -124,10 +124,12 @@ def sample_all(kinds, probs, cfg, uoff, top, u, prow, shapes, h, w, c):
     prow[:] = 0.0
     if top >= 0 and not u[0] < top:
         return OK, False, h, w, -1
+    # A run-time False, not the literal: a literal would compile a second sample_leaf.
+    force = kinds.shape[0] < 0
     for i in range(kinds.shape[0]):
         shapes[i, 0], shapes[i, 1] = h, w
         o = uoff[i]
-        status, h, w = sample_leaf(kinds[i], probs[i], cfg[i], False, u[o:], prow[i], h, w, c)
+        status, h, w = sample_leaf(kinds[i], probs[i], cfg[i], force, u[o:], prow[i], h, w, c)
         if status != OK:
             return status, True, h, w, i
     return OK, True, h, w, -1
