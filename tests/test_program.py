@@ -239,3 +239,32 @@ def test_large_batches_take_the_parallel_kernel_and_still_equal_single_calls(dty
         assert out.nbytes >= _batch.SERIAL_BYTES
         for i in range(len(imgs)):
             assert np.array_equal(out[i], pipe(image=imgs[i], rng=(7, i))["image"], equal_nan=True)
+
+
+def test_compiled_and_general_paths_agree_on_random_pipelines():
+    """Same rng, with and without a mask (compiled vs Python planning): same image, same params."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @st.composite
+    def cases(draw):
+        h, w = draw(st.integers(2, 14)), draw(st.integers(2, 14))
+        transforms, size = [], (h, w)
+        for _ in range(draw(st.integers(0, 6))):
+            t, size = _random_transform(draw, st, *size)
+            transforms.append(t)
+        lone = len(transforms) == 1 and draw(st.booleans())
+        pipe = transforms[0] if lone else A.Compose(transforms, p=draw(st.sampled_from([1.0, 0.7])))
+        return h, w, draw(st.sampled_from([1, 3, 4])), pipe, draw(st.integers(0, 2 ** 32 - 1))
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(cases())
+    def check(case):
+        h, w, c, pipe, seed = case
+        img = make_image(h=h, w=w, c=c, seed=seed % 1000)
+        fast = pipe(image=img, rng=seed, record=True)
+        general = pipe(image=img, mask=np.ones((h, w), np.uint8), rng=seed, record=True)
+        assert fast["params"] == general["params"]
+        assert np.array_equal(fast["image"], general["image"]), (pipe, fast["params"])
+
+    check()
