@@ -287,6 +287,8 @@ class Shift(_Builtin):
     [[0, 0, 0, 1, 2]]
     """
 
+    kind = 5
+
     def __init__(self, dx=(-0.1, 0.1), dy=(-0.1, 0.1), unit="fraction", fill=0, fill_mask=0, p=0.5):
         super().__init__(p)
         name = type(self).__name__
@@ -300,7 +302,6 @@ class Shift(_Builtin):
         self.fill_mask = check_fill(fill_mask, name, "fill_mask")
         self.program_fill = self.fill
 
-    kind = 5
 
     def n_uniforms(self, channels):
         return 3
@@ -349,6 +350,8 @@ class Tint(_Builtin):
     [255, 255, 255]
     """
 
+    kind = 6
+
     def __init__(self, shift=(-20, 20), scale=(1.0, 1.0), per_channel=True, p=0.5):
         super().__init__(p)
         name = type(self).__name__
@@ -358,7 +361,6 @@ class Tint(_Builtin):
             raise ValueError(f"{name}: per_channel must be True or False, got {per_channel!r}")
         self.per_channel = per_channel
 
-    kind = 6
 
     def n_uniforms(self, channels):
         return 1 + 2 * (channels if self.per_channel else 1)
@@ -417,6 +419,8 @@ class BoxErase(_Builtin):
     16
     """
 
+    kind = 7
+
     def __init__(self, scale=(0.02, 0.33), ratio=(0.3, 3.3), count=1, fill=0, fill_mask=None, p=0.5):
         super().__init__(p)
         name = type(self).__name__
@@ -431,7 +435,6 @@ class BoxErase(_Builtin):
         self._log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
         self.program_fill = 0.0 if self.fill == "random" else self.fill
 
-    kind = 7
 
     def n_uniforms(self, channels):
         # p, count, 10 tries x (area, ratio) + (y, x) per possible box, noise seed
