@@ -230,13 +230,37 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
             dst[j] = src[j]
         _boxes(out, boxes, nbox, boxcols)
         return
-    for r in range(out_h):
-        i0 = _start_row(r, geo, in_w, channels, layout, dst, fill_row)
-        if i0 < 0:
-            continue
-        o0 = r * layout[4] + left
+    # Rows wholly outside the valid rectangle are painted first; the valid rows then walk
+    # the source with a fixed step, and forward spans are copied with flat unsigned indices
+    # (measured in one process on 64 images out of cache: 10-25 % faster than per-row slice
+    # views and a per-row range check).
+    row_len, right = layout[4], layout[2]
+    r_lo = min(max(geo[2], 0), out_h)
+    r_hi = min(max(geo[3], r_lo), out_h)
+    if n_valid == 0:
+        r_hi = r_lo
+    for r in range(r_lo):
+        _fill_span(dst, r * row_len, fill_row, 0, row_len)
+    for r in range(r_hi, out_h):
+        _fill_span(dst, r * row_len, fill_row, 0, row_len)
+    sides = left > 0 or right < row_len
+    step = geo[0] * in_w * channels
+    i0 = ((geo[0] * r_lo + geo[1]) * in_w + layout[3]) * channels
+    for r in range(r_lo, r_hi):
+        ob = r * row_len
+        if sides:
+            _fill_span(dst, ob, fill_row, 0, left)
+            _fill_span(dst, ob + right, fill_row, right, row_len - right)
+        o0 = ob + left
         if mode == 0:
-            _copy_span(src, dst, i0, o0, n_valid, channels, c_sign)
+            if c_sign == 1:
+                a = np.uint64(i0)
+                b = np.uint64(o0)
+                for j in range(np.uint64(n)):
+                    dst[b + j] = src[a + j]
+            else:
+                _copy_span(src, dst, i0, o0, n_valid, channels, c_sign)
+            i0 += step
             continue
         d = dst[o0:o0 + n]
         if c_sign == -1:
@@ -250,13 +274,15 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
                 for j in range(np.uint64(n)):
                     d[j] = lut_flat[chan_row[j] + np.uint64(d[j])]
         else:
-            s = src[i0:i0 + n]
+            a = np.uint64(i0)
+            b = np.uint64(o0)
             if mode == 1:
                 for j in range(np.uint64(n)):
-                    d[j] = _sub_sat(_add_sat(s[j], pos_row[j]), neg_row[j])
+                    dst[b + j] = _sub_sat(_add_sat(src[a + j], pos_row[j]), neg_row[j])
             else:
                 for j in range(np.uint64(n)):
-                    d[j] = lut_flat[chan_row[j] + np.uint64(s[j])]
+                    dst[b + j] = lut_flat[chan_row[j] + np.uint64(src[a + j])]
+        i0 += step
     _boxes(out, boxes, nbox, boxcols)
 
 
