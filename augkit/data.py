@@ -439,13 +439,36 @@ class Loader:
         epoch = _check_count(epoch, "Loader", "epoch", 0)
         if hasattr(self.dataset, "set_epoch"):
             self.dataset.set_epoch(epoch)
-        order = self.order(epoch)
-        stop = len(self) * self.batch_size
-        batches = [order[i:min(i + self.batch_size, stop)] for i in range(0, stop, self.batch_size)]
-        load = self._batch_loader(epoch)
+        batches, load = self._plan(epoch)
         if self.workers == 0:
             return map(load, batches)
         return self._threaded(batches, load)
+
+    def session(self):
+        """A context manager giving a callable ``epoch -> batches`` that keeps its threads between epochs.
+
+        Same batches as :meth:`epoch`; with ``workers > 0`` one thread pool
+        serves every epoch, and once the last batches of epoch ``e`` are
+        queued it starts loading the first batches of ``e + 1`` (used if
+        ``e + 1`` is asked for next, dropped otherwise). Short epochs then do
+        not wait for a fresh pool and a first batch each time. Leaving the
+        ``with`` block shuts the threads down.
+
+        >>> import numpy as np
+        >>> data = [(np.full((2, 2), i, np.uint8), i) for i in range(6)]
+        >>> loader = Loader(data, batch_size=4, seed=0, workers=1)
+        >>> with loader.session() as epochs:
+        ...     got = [[y.tolist() for _, y in epochs(e)] for e in range(2)]
+        >>> got == [[y.tolist() for _, y in loader.epoch(e)] for e in range(2)]
+        True
+        """
+        return _Session(self)
+
+    def _plan(self, epoch):
+        order = self.order(epoch)
+        stop = len(self) * self.batch_size
+        batches = [order[i:min(i + self.batch_size, stop)] for i in range(0, stop, self.batch_size)]
+        return batches, self._batch_loader(epoch)
 
     def _batch_loader(self, epoch):
         # Items are read with this epoch pinned (AugmentedDataset.get), so two epoch
@@ -480,3 +503,71 @@ class Loader:
     def __repr__(self):
         return (f"Loader({len(self.dataset)} items, batch_size={self.batch_size}, shuffle={self.shuffle}, "
                 f"seed={self.seed}, drop_last={self.drop_last}, workers={self.workers})")
+
+
+class _Session:
+    """:meth:`Loader.session`: one thread pool for many epochs, the next epoch's first batches early."""
+
+    def __init__(self, loader):
+        self.loader = loader
+        self.pool = None
+        self.ahead = None       # (epoch, pending futures, remaining batches, load)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __call__(self, epoch):
+        loader = self.loader
+        if loader.workers == 0:
+            return loader.epoch(epoch)
+        epoch = _check_count(epoch, "Loader", "epoch", 0)
+        if hasattr(loader.dataset, "set_epoch"):
+            loader.dataset.set_epoch(epoch)
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(loader.workers, thread_name_prefix="augkit-loader")
+        return self._run(epoch)
+
+    def _start(self, epoch):
+        batches, load = self.loader._plan(epoch)
+        todo = iter(batches)
+        depth = max(self.loader.prefetch, self.loader.workers)
+        pending = deque(self.pool.submit(load, idx) for idx in itertools.islice(todo, depth))
+        return pending, todo, load
+
+    def _drop_ahead(self):
+        if self.ahead is not None:
+            for future in self.ahead[1]:
+                future.cancel()
+            self.ahead = None
+
+    def _run(self, epoch):
+        if self.ahead is not None and self.ahead[0] == epoch:
+            _, pending, todo, load = self.ahead
+            self.ahead = None
+        else:
+            self._drop_ahead()
+            pending, todo, load = self._start(epoch)
+        try:
+            while pending:
+                future = pending.popleft()
+                idx = next(todo, None)
+                if idx is not None:
+                    pending.append(self.pool.submit(load, idx))
+                elif self.ahead is None and self.pool is not None:
+                    # Everything of this epoch is queued: start on the next one.
+                    self.ahead = (epoch + 1, *self._start(epoch + 1))
+                yield future.result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def close(self):
+        """Drop what was loaded ahead and shut the threads down (waiting for running tasks)."""
+        self._drop_ahead()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None

@@ -517,8 +517,9 @@ def add_commands(subparsers) -> None:
     p.add_argument("--copies", type=_int_at_least(0), default=d["copies"], metavar="K",
                    help=f"perturbed copies of each held-out image, shift / tint / erase in turn ({d['copies']})")
     p.add_argument("--workers", type=_int_at_least(0), default=d["workers"], metavar="W",
-                   help=f"loader threads (default {d['workers']}: these tiny images load fastest in the "
-                        "training thread; see benchmarks/RESULTS.md)")
+                   help=f"loader threads (default {d['workers']}: it augments the next batches while the "
+                        "network trains; 0 augments in the training thread; results are the same for any "
+                        "value; see benchmarks/RESULTS.md)")
     study = p.add_mutually_exclusive_group()
     study.add_argument("--compare", action="store_true", help="train with and without augmentation over seeds")
     study.add_argument("--sweep", action="store_true", help="train every activation x init pair")

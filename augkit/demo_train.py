@@ -67,7 +67,7 @@ DEFAULTS = {
     "seed": 0,
     "val_fraction": 0.5,
     "copies": 6,
-    "workers": 0,
+    "workers": 1,
 }
 
 #: What ``sweep`` changes from `DEFAULTS` unless told otherwise: a deeper net
@@ -361,20 +361,21 @@ def _train_model(data, augment, hidden, activation, init, epochs, batch_size, lr
     trainer = nn.Trainer(model, _optimizer(optimizer, lr))
 
     history = []
-    for epoch in range(epochs):
-        def batches(_, e=epoch):
-            for xb, yb in loader.epoch(e):
-                yield inputs(xb), yb
-        try:
-            record = trainer.fit(batches, epochs=1, val=val).records[0]
-        except FloatingPointError:
-            raise FloatingPointError(f"training diverged in epoch {epoch + 1} (loss became NaN or infinite)") \
-                from None
-        record["epoch"] = epoch + 1
-        record["val_perturbed_acc"] = trainer.evaluate(pert)["acc"] if pert else None
-        history.append(record)
-        if on_epoch is not None:
-            on_epoch(record)
+    with loader.session() as loader_epochs:  # one thread pool, the next epoch loaded early
+        for epoch in range(epochs):
+            def batches(_, e=epoch):
+                for xb, yb in loader_epochs(e):
+                    yield inputs(xb), yb
+            try:
+                record = trainer.fit(batches, epochs=1, val=val).records[0]
+            except FloatingPointError:
+                raise FloatingPointError(f"training diverged in epoch {epoch + 1} (loss became NaN or infinite)") \
+                    from None
+            record["epoch"] = epoch + 1
+            record["val_perturbed_acc"] = trainer.evaluate(pert)["acc"] if pert else None
+            history.append(record)
+            if on_epoch is not None:
+                on_epoch(record)
 
     by_kind = {}
     if pert:

@@ -405,3 +405,23 @@ def test_get_batch_stacked_or_not_equals_get(pipe, kind):
             assert got["id"] == i
         else:
             np.testing.assert_array_equal(got, ref)
+
+
+def test_session_gives_the_same_batches_keeps_one_pool_and_shuts_down():
+    import threading
+    ds = AugmentedDataset([(img, i) for i, img in enumerate(_images(11))], _pipe(), seed=2)
+    loader = Loader(ds, batch_size=3, seed=5, workers=2)
+    want = {e: [(x.copy(), y.copy()) for x, y in loader.epoch(e)] for e in range(4)}
+    with loader.session() as epochs:
+        for e in [0, 1, 2, 0, 3, 3]:        # in order (loaded ahead), out of order, repeated
+            got = [(x.copy(), y.copy()) for x, y in epochs(e)]
+            assert len(got) == len(want[e])
+            for (x, y), (wx, wy) in zip(got, want[e]):
+                np.testing.assert_array_equal(x, wx)
+                np.testing.assert_array_equal(y, wy)
+        pool = epochs.pool
+        next(iter(epochs(1)))                # a consumer that stops early
+        assert epochs.pool is pool           # one pool for the whole session
+    assert not [t for t in threading.enumerate() if t.name.startswith("augkit-loader")]
+    with Loader(ds, batch_size=3, seed=5, workers=0).session() as epochs:   # no threads at all
+        np.testing.assert_array_equal(next(iter(epochs(2)))[0], want[2][0][0])
