@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import core as _core
 from . import plan as _plan
 
 _fused = None
@@ -62,12 +63,16 @@ def _flat(pipe):
 def program_for(pipe, channels, dtype):
     """The :class:`Program` of ``pipe`` for this many channels and dtype, or None when it is not flat.
 
-    Built once per (channels, dtype) and kept on the transform: settings are
-    read when the program is built, so change a transform by building a new one.
+    Built once per (channels, dtype) and kept on the transform; setting any
+    transform's public attribute (``t.p = 0.2``) makes every pipeline rebuild
+    its programs on its next call. Changes inside a container (appending to a
+    Compose's list) are not seen: build a new pipeline for those.
     """
     cache = pipe.__dict__.get("_programs")
-    if cache is None:
-        cache = pipe.__dict__["_programs"] = {}
+    version = _core.SETTINGS_VERSION[0]
+    if cache is None or cache.get("version") != version:
+        # First call, or some transform's settings were changed since: build afresh.
+        cache = pipe.__dict__["_programs"] = {"version": version}
     key = (channels, dtype.char)
     prog = cache.get(key)
     if prog is None:
@@ -210,9 +215,11 @@ def sample_builtin(t, rng, shape, force=False):
     c = shape[2]
     k = t.n_uniforms(c)
     u = rng.random(k) if k else _EMPTY
-    cfg = t.__dict__.get("_cfg")
-    if cfg is None:
-        cfg = t.__dict__["_cfg"] = _cfg_row(t)
+    cached = t.__dict__.get("_cfg")
+    version = _core.SETTINGS_VERSION[0]
+    if cached is None or cached[0] != version:
+        cached = t.__dict__["_cfg"] = (version, _cfg_row(t))
+    cfg = cached[1]
     row = np.empty(_row_width([t], c), np.float64)
     status, _, _ = fused().sample_leaf(t.kind, float(t.p), cfg, force, u, row, shape[0], shape[1], c)
     if status == TOO_SMALL:

@@ -19,6 +19,10 @@ from ._validate import check_image, check_mask, check_p
 
 REGISTRY: dict[str, type] = {}
 
+# Bumped whenever a public attribute of any transform is set: compiled forms of pipelines
+# (augkit._program) remember the value they were built at and are rebuilt when it moved.
+SETTINGS_VERSION = [0]
+
 
 def resolve_rng(rng, fallback=None):
     """A ``numpy.random.Generator`` from ``rng``.
@@ -77,6 +81,11 @@ class Transform:
     def __init__(self, p=0.5):
         self.p = check_p(p, type(self).__name__)
         self._stream = None
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        if not name.startswith("_"):
+            SETTINGS_VERSION[0] += 1
 
     # ------------------------------------------------------- per transform
     def sample_params(self, rng, shape):

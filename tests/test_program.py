@@ -268,3 +268,20 @@ def test_compiled_and_general_paths_agree_on_random_pipelines():
         assert np.array_equal(fast["image"], general["image"]), (pipe, fast["params"])
 
     check()
+
+
+def test_changed_settings_reach_the_compiled_pipeline():
+    img = make_image(h=10, w=12, seed=3)
+    flip = A.HorizontalFlip(p=0.0)
+    pipe = A.Compose([flip, A.Shift(dx=(2, 2), dy=0, unit="px", p=0.0)])
+    assert np.array_equal(pipe(image=img, rng=0)["image"], img)
+    flip.p = 1.0                                  # a child's setting, after the pipeline has run
+    pipe.transforms[1].p = 1.0
+    out = pipe(image=img, rng=0)["image"]
+    assert np.array_equal(out, A.Compose([A.HorizontalFlip(p=1.0), A.Shift(dx=(2, 2), dy=0, unit="px", p=1.0)])(
+        image=img, rng=0)["image"])
+    assert not np.array_equal(out, img)
+    tree = A.Compose([A.OneOf([A.Shift(dx=(3, 3), dy=0, unit="px", p=1.0)], p=1.0)])   # general path
+    tree(image=img, rng=0)
+    tree.transforms[0].transforms[0].dx = (1, 1)
+    assert tree(image=img, rng=0, record=True)["params"][0]["params"] == {"dx": 1, "dy": 0}
