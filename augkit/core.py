@@ -236,8 +236,10 @@ class Transform:
         datasets, where what sample ``i`` looks like must not depend on how
         samples are grouped; with a Generator or ``None`` (the pipeline's own
         stream) the samples draw from it in order, as
-        ``[self(image=x, rng=gen) for x in images]`` would. All outputs must
-        share one size. Returns a dict with stacked ``"image"`` (and
+        ``[self(image=x, rng=gen) for x in images]`` would; a list of
+        Generators gives sample ``i`` its own ``rng[i]``. All outputs must
+        share one size. Small batches (under 1 MiB of output) render on the
+        calling thread. Returns a dict with stacked ``"image"`` (and
         ``"mask"``, ``"params"``). Flat pipelines of built-ins sample and plan
         all samples in one compiled call; the kernel runs samples in parallel
         on ``numba.get_num_threads()`` threads (set it with
