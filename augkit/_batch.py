@@ -43,20 +43,21 @@ def run_batch(pipe, images, masks, rng, record):
                              f"got {getattr(masks, 'shape', type(masks).__name__)}")
         check_mask(masks[0], (h, w), "masks[0]")
     gens = _per_sample_generators(rng, n)
-    seed = gen = None
+    gen = None
     if gens is None:
+        gen = resolve_rng(rng, None) if rng is not None else pipe._own_stream()  # also validates rng
         seed = _seed_tuple(rng)
-        resolve_rng(rng)  # validates the value
-        if seed is None:
-            gen = resolve_rng(rng, None) if rng is not None else pipe._own_stream()
+        if seed is not None:  # an int or a sequence: sample i draws from (*seed, i)
+            from ._seeds import generators
+            gens, gen = generators(seed, range(n)), None
     prog = _program.program_for(pipe, c, stack.dtype)
     if prog is not None:
-        return _run_program(pipe, prog, images, stack, masks, gen, seed, gens, record)
+        return _run_program(pipe, prog, images, stack, masks, gen, gens, record)
     # The general path: sample i walks the pipeline with its own generator (gens[i] or
     # (*seed, i)), or all samples share ``gen`` in order -- exactly what N single calls would do.
     records, steps_all = [], []
     for i in range(n):
-        sample_gen = gens[i] if gens is not None else gen if seed is None else np.random.default_rng(seed + (i,))
+        sample_gen = gen if gens is None else gens[i]
         steps = []
         rec, _ = pipe._sample(sample_gen, (h, w, c), steps)
         records.append(rec)
@@ -103,10 +104,10 @@ def _render_steps(pipe, images, stack, masks, records, steps_all, record, out=No
     return result
 
 
-def _run_program(pipe, prog, images, stack, masks, gen, seed, gens, record):
+def _run_program(pipe, prog, images, stack, masks, gen, gens, record):
     """A flat pipeline: every sample's uniforms in one array, sampled (and planned) in compiled code."""
     n, h, w, c = stack.shape
-    us = prog.uniform_rows(n, gen, seed, gens)
+    us = prog.uniform_rows(n, gen, gens)
     fast = stack.dtype == np.uint8 and masks is None
     if fast:
         args, meta, prow = prog.plan_batch(us, h, w)

@@ -190,16 +190,33 @@ def _layout(geo, out_w, channels):
 
 
 @njit(inline="always", **_OPTS)
-def _start_row(r, geo, in_w, channels, layout, dst, fill_row):
-    """Paint row ``r``'s fill; return the flat source index of its valid span, or -1 if all fill."""
-    n_valid, left, right, first_col, row_len = layout
-    ob = r * row_len
-    if r < geo[2] or r >= geo[3] or n_valid == 0:
-        _fill_span(dst, ob, fill_row, 0, row_len)
-        return -1
-    _fill_span(dst, ob, fill_row, 0, left)
-    _fill_span(dst, ob + right, fill_row, right, row_len - right)
-    return ((geo[0] * r + geo[1]) * in_w + first_col) * channels
+def _valid_rows(geo, in_w, channels, out_h, layout, dst, fill_row):
+    """Paint the rows wholly outside the valid rectangle; return the valid rows ``[r_lo, r_hi)``,
+    the flat source index of row ``r_lo``'s span and the source step from one row to the next.
+
+    The valid rows then walk the source with a fixed step (see the kernels):
+    measured on 64 images out of cache, 10-25 % faster than checking each row.
+    """
+    n_valid, row_len = layout[0], layout[4]
+    r_lo = min(max(geo[2], 0), out_h)
+    r_hi = min(max(geo[3], r_lo), out_h)
+    if n_valid == 0:
+        r_hi = r_lo
+    for r in range(r_lo):
+        _fill_span(dst, r * row_len, fill_row, 0, row_len)
+    for r in range(r_hi, out_h):
+        _fill_span(dst, r * row_len, fill_row, 0, row_len)
+    step = geo[0] * in_w * channels
+    return r_lo, r_hi, ((geo[0] * r_lo + geo[1]) * in_w + layout[3]) * channels, step
+
+
+@njit(inline="always", **_OPTS)
+def _fill_sides(dst, ob, fill_row, layout):
+    """Paint the fill left and right of a valid row's span (row starting at flat index ``ob``)."""
+    left, right, row_len = layout[1], layout[2], layout[4]
+    if left > 0 or right < row_len:
+        _fill_span(dst, ob, fill_row, 0, left)
+        _fill_span(dst, ob + right, fill_row, right, row_len - right)
 
 
 @njit(**_OPTS)
@@ -230,27 +247,12 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
             dst[j] = src[j]
         _boxes(out, boxes, nbox, boxcols)
         return
-    # Rows wholly outside the valid rectangle are painted first; the valid rows then walk
-    # the source with a fixed step, and forward spans are copied with flat unsigned indices
-    # (measured in one process on 64 images out of cache: 10-25 % faster than per-row slice
-    # views and a per-row range check).
-    row_len, right = layout[4], layout[2]
-    r_lo = min(max(geo[2], 0), out_h)
-    r_hi = min(max(geo[3], r_lo), out_h)
-    if n_valid == 0:
-        r_hi = r_lo
-    for r in range(r_lo):
-        _fill_span(dst, r * row_len, fill_row, 0, row_len)
-    for r in range(r_hi, out_h):
-        _fill_span(dst, r * row_len, fill_row, 0, row_len)
-    sides = left > 0 or right < row_len
-    step = geo[0] * in_w * channels
-    i0 = ((geo[0] * r_lo + geo[1]) * in_w + layout[3]) * channels
+    # Forward spans are copied with flat unsigned indices (measured: faster than slice views).
+    row_len = layout[4]
+    r_lo, r_hi, i0, step = _valid_rows(geo, in_w, channels, out_h, layout, dst, fill_row)
     for r in range(r_lo, r_hi):
         ob = r * row_len
-        if sides:
-            _fill_span(dst, ob, fill_row, 0, left)
-            _fill_span(dst, ob + right, fill_row, right, row_len - right)
+        _fill_sides(dst, ob, fill_row, layout)
         o0 = ob + left
         if mode == 0:
             if c_sign == 1:
@@ -302,12 +304,14 @@ def _render_f32(img, out, geo, scales, offsets, fill, boxes, nbox, boxcols):
         scale_rows[k] = _pattern_row(scales[k], n_valid)
         offset_rows[k] = _pattern_row(offsets[k], n_valid)
     n = n_valid * channels
-    for r in range(out_h):
-        i0 = _start_row(r, geo, in_w, channels, layout, dst, fill_row)
-        if i0 < 0:
-            continue
-        o0 = r * layout[4] + left
+    row_len = layout[4]
+    r_lo, r_hi, i0, step = _valid_rows(geo, in_w, channels, out_h, layout, dst, fill_row)
+    for r in range(r_lo, r_hi):
+        ob = r * row_len
+        _fill_sides(dst, ob, fill_row, layout)
+        o0 = ob + left
         _copy_span(src, dst, i0, o0, n_valid, channels, c_sign)
+        i0 += step
         d = dst[o0:o0 + n]
         for k in range(steps):
             sk = scale_rows[k]

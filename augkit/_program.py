@@ -142,16 +142,10 @@ class Program:
         return meta[0], prow[0]
 
     # -------------------------------------------------- batches
-    def uniform_rows(self, n, gen=None, seed=None, gens=None):
-        """``(n, k)`` uniforms: from ``gen`` in order, from ``gens[i]`` for sample ``i``, or from
-        ``default_rng((*seed, i))``."""
-        if gens is None and seed is None:
-            return gen.random((n, self.k))
-        if not self.k:
-            return np.zeros((n, 0))
+    def uniform_rows(self, n, gen=None, gens=None):
+        """``(n, k)`` uniforms: from ``gen`` in order, or from ``gens[i]`` for sample ``i``."""
         if gens is None:
-            from ._seeds import generators
-            gens = generators(seed, range(n))
+            return gen.random((n, self.k))
         out = np.empty((n, self.k))
         for i, g in enumerate(gens):
             out[i] = g.random(self.k)

@@ -29,6 +29,24 @@ _MIX_L, _MIX_R = 0xCA01F9DD, 0x4973F715
 _verified = None
 
 
+_S16 = np.uint32(16)
+
+
+@njit(cache=True, nogil=True)
+def _hashmix(value, h, mult):  # pragma: no cover - compiled
+    """SeedSequence's hashmix: the hashed value and the next hash constant."""
+    v = np.uint32(value ^ h)
+    h = np.uint32(h * mult)
+    v = np.uint32(v * h)
+    return np.uint32(v ^ (v >> _S16)), h
+
+
+@njit(cache=True, nogil=True)
+def _mix(x, y):  # pragma: no cover - compiled
+    r = np.uint32(np.uint32(np.uint32(_MIX_L) * x) - np.uint32(np.uint32(_MIX_R) * y))
+    return np.uint32(r ^ (r >> _S16))
+
+
 @njit(cache=True, nogil=True)
 def pcg64_seed_words(prefix_words, indices, out):  # pragma: no cover - compiled
     # out[k] = SeedSequence((*prefix, indices[k])).generate_state(4, uint64); every
@@ -37,45 +55,25 @@ def pcg64_seed_words(prefix_words, indices, out):  # pragma: no cover - compiled
     ent = np.empty(n_ent, np.uint32)
     ent[:n_ent - 1] = prefix_words
     mixer = np.empty(4, np.uint32)
-    s16 = np.uint32(16)
     mult_a, mult_b = np.uint32(_MULT_A), np.uint32(_MULT_B)
-    mix_l, mix_r = np.uint32(_MIX_L), np.uint32(_MIX_R)
     for k in range(len(indices)):
         ent[n_ent - 1] = np.uint32(indices[k])
         h = np.uint32(_INIT_A)
         for i in range(4):
-            v = ent[i] if i < n_ent else np.uint32(0)
-            v ^= h
-            h = np.uint32(h * mult_a)
-            v = np.uint32(v * h)
-            mixer[i] = v ^ (v >> s16)
+            mixer[i], h = _hashmix(ent[i] if i < n_ent else np.uint32(0), h, mult_a)
         for src in range(4):
             for dst in range(4):
                 if src != dst:
-                    v = mixer[src] ^ h
-                    h = np.uint32(h * mult_a)
-                    v = np.uint32(v * h)
-                    v ^= v >> s16
-                    r = np.uint32(np.uint32(mix_l * mixer[dst]) - np.uint32(mix_r * v))
-                    mixer[dst] = r ^ (r >> s16)
+                    v, h = _hashmix(mixer[src], h, mult_a)
+                    mixer[dst] = _mix(mixer[dst], v)
         for src in range(4, n_ent):
             for dst in range(4):
-                v = ent[src] ^ h
-                h = np.uint32(h * mult_a)
-                v = np.uint32(v * h)
-                v ^= v >> s16
-                r = np.uint32(np.uint32(mix_l * mixer[dst]) - np.uint32(mix_r * v))
-                mixer[dst] = r ^ (r >> s16)
+                v, h = _hashmix(ent[src], h, mult_a)
+                mixer[dst] = _mix(mixer[dst], v)
         hb = np.uint32(_INIT_B)
         for w in range(4):
-            lo = mixer[(2 * w) % 4] ^ hb
-            hb = np.uint32(hb * mult_b)
-            lo = np.uint32(lo * hb)
-            lo ^= lo >> s16
-            hi = mixer[(2 * w + 1) % 4] ^ hb
-            hb = np.uint32(hb * mult_b)
-            hi = np.uint32(hi * hb)
-            hi ^= hi >> s16
+            lo, hb = _hashmix(mixer[(2 * w) % 4], hb, mult_b)
+            hi, hb = _hashmix(mixer[(2 * w + 1) % 4], hb, mult_b)
             out[k, w] = np.uint64(lo) | (np.uint64(hi) << np.uint64(32))
 
 

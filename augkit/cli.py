@@ -413,18 +413,21 @@ def _grid(tiles, columns):
     return np.asarray(sheet)
 
 
-def _cmd_preview(args) -> int:
+def input_or_sample(value, label, *sample):
+    """``Path(value)``, or the shipped sample ``sample`` when the argument was left out."""
+    if value is not None:
+        return Path(value)
     from .data import sample_path
+    try:
+        return sample_path(*sample)
+    except FileNotFoundError as exc:
+        raise UsageError(f"no {label} given and {exc}") from None
 
-    if args.image is None:
-        try:
-            path = sample_path("images", "astronaut.png")
-        except FileNotFoundError as exc:
-            raise UsageError(f"no IMAGE given and {exc}") from None
-    else:
-        path = Path(args.image)
-        if not path.is_file():
-            raise UsageError(f"IMAGE {args.image!r} is not a file")
+
+def _cmd_preview(args) -> int:
+    path = input_or_sample(args.image, "IMAGE", "images", "astronaut.png")
+    if args.image is not None and not path.is_file():
+        raise UsageError(f"IMAGE {args.image!r} is not a file")
     try:
         image = read_image(path, mode="RGB")
     except Exception as exc:

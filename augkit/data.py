@@ -439,10 +439,10 @@ class Loader:
         epoch = _check_count(epoch, "Loader", "epoch", 0)
         if hasattr(self.dataset, "set_epoch"):
             self.dataset.set_epoch(epoch)
-        batches, load = self._plan(epoch)
         if self.workers == 0:
+            batches, load = self._plan(epoch)
             return map(load, batches)
-        return self._threaded(batches, load)
+        return self._threaded(epoch)
 
     def session(self):
         """A context manager giving a callable ``epoch -> batches`` that keeps its threads between epochs.
@@ -480,25 +480,13 @@ class Loader:
         fetch = (lambda i: get(i, epoch)) if callable(get) else dataset.__getitem__
         return lambda idx: collate([fetch(i) for i in idx.tolist()])
 
-    def _threaded(self, batches, load):
-        # One task per batch, not per item: a future costs ~10-20 us of Python,
-        # as much as augmenting a small image, and a batch in one thread keeps
-        # its items together. Batches are independent, so any thread count
-        # gives the same batches.
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="augkit-loader")
-        pending = deque()
-        todo = iter(batches)
+    def _threaded(self, epoch):
+        # A session of one epoch: its pool lives as long as this iterator.
+        session = _Session(self, lookahead=False)
         try:
-            for idx in itertools.islice(todo, max(self.prefetch, self.workers)):
-                pending.append(pool.submit(load, idx))
-            while pending:
-                future = pending.popleft()
-                idx = next(todo, None)
-                if idx is not None:
-                    pending.append(pool.submit(load, idx))
-                yield future.result()
+            yield from session._run(epoch)
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            session.close()
 
     def __repr__(self):
         return (f"Loader({len(self.dataset)} items, batch_size={self.batch_size}, shuffle={self.shuffle}, "
@@ -508,8 +496,9 @@ class Loader:
 class _Session:
     """:meth:`Loader.session`: one thread pool for many epochs, the next epoch's first batches early."""
 
-    def __init__(self, loader):
+    def __init__(self, loader, lookahead=True):
         self.loader = loader
+        self.lookahead = lookahead
         self.pool = None
         self.ahead = None       # (epoch, pending futures, remaining batches, load)
 
@@ -527,11 +516,15 @@ class _Session:
         epoch = _check_count(epoch, "Loader", "epoch", 0)
         if hasattr(loader.dataset, "set_epoch"):
             loader.dataset.set_epoch(epoch)
-        if self.pool is None:
-            self.pool = ThreadPoolExecutor(loader.workers, thread_name_prefix="augkit-loader")
         return self._run(epoch)
 
     def _start(self, epoch):
+        # One task per batch, not per item: a future costs ~10-20 us of Python,
+        # as much as augmenting a small image, and a batch in one thread keeps
+        # its items together. Batches are independent, so any thread count
+        # gives the same batches.
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(self.loader.workers, thread_name_prefix="augkit-loader")
         batches, load = self.loader._plan(epoch)
         todo = iter(batches)
         depth = max(self.loader.prefetch, self.loader.workers)
@@ -557,7 +550,7 @@ class _Session:
                 idx = next(todo, None)
                 if idx is not None:
                     pending.append(self.pool.submit(load, idx))
-                elif self.ahead is None and self.pool is not None:
+                elif self.lookahead and self.ahead is None:
                     # Everything of this epoch is queued: start on the next one.
                     self.ahead = (epoch + 1, *self._start(epoch + 1))
                 yield future.result()

@@ -163,6 +163,8 @@ def _markdown(header, rows):
 # --------------------------------------------------------------------------- plots
 def plot_learning_curves(history, path, title=None):
     """Loss and accuracy per epoch (train as seen, held-out, perturbed held-out); writes a PNG."""
+    from nn.plots import save_figure
+
     plt = _pyplot()
     epochs = [r["epoch"] for r in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(8, 3.2))
@@ -179,27 +181,17 @@ def plot_learning_curves(history, path, title=None):
     ax_acc.set_ylabel("accuracy")
     ax_acc.set_ylim(0.4, 1.01)
     ax_acc.legend(fontsize=8, loc="lower right")
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return str(path)
+    return save_figure(fig, path, title, dpi=90)
 
 
 # --------------------------------------------------------------------------- train
 def _load(args):
-    from .data import sample_path
+    from .cli import input_or_sample
     from .demo_train import load_folder
 
     UsageError = _usage_error()
-    if args.data is None:
-        try:
-            root = sample_path("faces")
-        except FileNotFoundError as exc:
-            raise UsageError(f"no DATA given and {exc}") from None
-    else:
-        root = Path(args.data)
+    root = input_or_sample(args.data, "DATA", "faces")
+    if args.data is not None:
         if not root.exists():
             raise UsageError(f"DATA {args.data!r} does not exist")
         if not root.is_dir():

@@ -2,7 +2,7 @@
 function is called (``pip install augkit[plot]``)."""
 from __future__ import annotations
 
-__all__ = ["plot_activation_histograms", "plot_init_study"]
+__all__ = ["plot_activation_histograms", "plot_init_study", "save_figure"]
 
 
 def _pyplot():
@@ -13,6 +13,16 @@ def _pyplot():
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
     return plt
+
+
+def save_figure(fig, path, title=None, dpi=100) -> str:
+    """Title (optional), tight layout, write ``fig`` to ``path`` as PNG, close it; returns the path."""
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    _pyplot().close(fig)
+    return str(path)
 
 
 def _hist(ax, s, label):
@@ -51,12 +61,7 @@ def plot_activation_histograms(stats, path, title=None, kinds=None) -> str:
     fig, axes = plt.subplots(1, len(chosen), figsize=(1.8 * len(chosen) + 1, 2.2), squeeze=False)
     for ax, s in zip(axes[0], chosen):
         _hist(ax, s, f"layer {s['index']} ({s['kind']})")
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return str(path)
+    return save_figure(fig, path, title, dpi=100)
 
 
 def plot_init_study(study, path) -> str:

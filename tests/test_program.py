@@ -92,6 +92,15 @@ def _random_transform(draw, st, h, w):
     return A.BoxErase(count=draw(st.sampled_from([0, 1, (0, 3)])), fill=fill, p=p), (h, w)
 
 
+def _random_transforms(draw, st, h, w, min_count=1):
+    """Up to 6 random built-in transforms that fit one after another on an h x w input."""
+    transforms, size = [], (h, w)
+    for _ in range(draw(st.integers(min_count, 6))):
+        t, size = _random_transform(draw, st, *size)
+        transforms.append(t)
+    return transforms
+
+
 def test_fast_batch_matches_replay_on_random_pipelines():
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
@@ -101,10 +110,7 @@ def test_fast_batch_matches_replay_on_random_pipelines():
         h, w = draw(st.integers(2, 14)), draw(st.integers(2, 14))
         c = draw(st.sampled_from([1, 3, 4]))
         dtype = draw(st.sampled_from([np.uint8, np.float32]))
-        transforms, size = [], (h, w)
-        for _ in range(draw(st.integers(1, 6))):
-            t, size = _random_transform(draw, st, *size)
-            transforms.append(t)
+        transforms = _random_transforms(draw, st, h, w)
         return h, w, c, dtype, transforms, draw(st.integers(0, 2 ** 32 - 1))
 
     @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -129,10 +135,7 @@ def test_fused_single_calls_match_one_by_one_on_random_pipelines():
     @st.composite
     def cases(draw):
         h, w = draw(st.integers(2, 14)), draw(st.integers(2, 14))
-        transforms, size = [], (h, w)
-        for _ in range(draw(st.integers(1, 6))):
-            t, size = _random_transform(draw, st, *size)
-            transforms.append(t)
+        transforms = _random_transforms(draw, st, h, w)
         return h, w, draw(st.sampled_from([1, 3])), draw(st.sampled_from([np.uint8, np.float32])), transforms, \
             draw(st.integers(0, 2 ** 32 - 1))
 
@@ -249,10 +252,7 @@ def test_compiled_and_general_paths_agree_on_random_pipelines():
     @st.composite
     def cases(draw):
         h, w = draw(st.integers(2, 14)), draw(st.integers(2, 14))
-        transforms, size = [], (h, w)
-        for _ in range(draw(st.integers(0, 6))):
-            t, size = _random_transform(draw, st, *size)
-            transforms.append(t)
+        transforms = _random_transforms(draw, st, h, w, min_count=0)
         lone = len(transforms) == 1 and draw(st.booleans())
         pipe = transforms[0] if lone else A.Compose(transforms, p=draw(st.sampled_from([1.0, 0.7])))
         return h, w, draw(st.sampled_from([1, 3, 4])), pipe, draw(st.integers(0, 2 ** 32 - 1))
