@@ -5,7 +5,7 @@ import numpy as np
 
 from . import _program
 from . import plan as _plan
-from ._validate import check_image, check_mask
+from ._validate import check_image, check_mask, read_only
 from .core import _seed_tuple, resolve_rng
 
 
@@ -17,9 +17,10 @@ def _check_stack(images, name):
         raise ValueError(f"batch: {name} must have shape (N, H, W) or (N, H, W, C) with N >= 1, "
                          f"got shape {images.shape}")
     check_image(images[0], f"{name}[0]")
-    if not images.flags.c_contiguous or not images.flags.writeable:
+    if not images.flags.c_contiguous:
         images = np.array(images, order="C", copy=True)
-    return images if images.ndim == 4 else images[..., None]
+    # Read-only, as every source handed to numba (see check_image): no copy, one specialisation.
+    return read_only(images if images.ndim == 4 else images[..., None])
 
 
 class MixedSizes(ValueError):

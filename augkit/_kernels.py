@@ -247,7 +247,10 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
             dst[j] = src[j]
         _boxes(out, boxes, nbox, boxcols)
         return
-    # Forward spans are copied with flat unsigned indices (measured: faster than slice views).
+    # Forward spans read a slice of the source row and write through flat unsigned indices.
+    # (Flat indices on the source as well were as fast while the rows go forwards, but ~8x
+    # slower for a vertical flip, whose source rows go backwards: LLVM's vectorised loop
+    # lost its footing on a base that falls by a row each time. Measured, 256x256x3.)
     row_len = layout[4]
     r_lo, r_hi, i0, step = _valid_rows(geo, in_w, channels, out_h, layout, dst, fill_row)
     for r in range(r_lo, r_hi):
@@ -256,10 +259,10 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
         o0 = ob + left
         if mode == 0:
             if c_sign == 1:
-                a = np.uint64(i0)
+                s = src[i0:i0 + n]
                 b = np.uint64(o0)
                 for j in range(np.uint64(n)):
-                    dst[b + j] = src[a + j]
+                    dst[b + j] = s[j]
             else:
                 _copy_span(src, dst, i0, o0, n_valid, channels, c_sign)
             i0 += step
@@ -276,14 +279,14 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
                 for j in range(np.uint64(n)):
                     d[j] = lut_flat[chan_row[j] + np.uint64(d[j])]
         else:
-            a = np.uint64(i0)
+            s = src[i0:i0 + n]
             b = np.uint64(o0)
             if mode == 1:
                 for j in range(np.uint64(n)):
-                    dst[b + j] = _sub_sat(_add_sat(src[a + j], pos_row[j]), neg_row[j])
+                    dst[b + j] = _sub_sat(_add_sat(s[j], pos_row[j]), neg_row[j])
             else:
                 for j in range(np.uint64(n)):
-                    dst[b + j] = lut_flat[chan_row[j] + np.uint64(src[a + j])]
+                    dst[b + j] = lut_flat[chan_row[j] + np.uint64(s[j])]
         i0 += step
     _boxes(out, boxes, nbox, boxcols)
 

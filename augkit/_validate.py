@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 IMAGE_DTYPES = (np.uint8, np.float32)
+_FAST_DTYPES = (np.dtype(np.uint8), np.dtype(np.float32))   # native byte order only
 
 
 def _short(value) -> str:
@@ -21,11 +22,23 @@ def _short(value) -> str:
 def check_image(image, name: str = "image") -> np.ndarray:
     """Return ``image`` as a 3-D ``(H, W, C)`` array ready for a kernel.
 
-    The result is C-contiguous; it is the caller's array itself when that is
-    already contiguous (kernels never write to their input), otherwise a copy.
-    2-D images become ``(H, W, 1)`` views. Raises ``TypeError`` for anything
-    that is not a uint8 or float32 array and ``ValueError`` for bad shapes.
+    The result is a C-contiguous, read-only view of the caller's array (a
+    read-only copy when that is not contiguous): kernels never write to their
+    input, and handing numba every source array read-only means one compiled
+    specialisation serves writeable arrays and read-only ones (such as
+    ``np.asarray(pil_image)``) alike, without copying either. 2-D images become
+    ``(H, W, 1)`` views. Raises ``TypeError`` for anything that is not a uint8
+    or float32 array and ``ValueError`` for bad shapes.
     """
+    if type(image) is np.ndarray and image.ndim == 3 and image.dtype in _FAST_DTYPES and all(image.shape):
+        # The common case first (measured: ~0.5 us of a ~15 us call went to the general checks).
+        flags = image.flags
+        if flags.c_contiguous:
+            if not flags.writeable:
+                return image
+            view = image.view()
+            view.setflags(write=False)
+            return view
     if not isinstance(image, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray of dtype uint8 or float32, "
                         f"got {type(image).__name__}")
@@ -42,11 +55,18 @@ def check_image(image, name: str = "image") -> np.ndarray:
         raise ValueError(f"{name} must not be empty, got shape {image.shape}")
     if image.ndim == 2:
         image = image[:, :, None]
-    if not image.flags.c_contiguous or not image.flags.writeable:
-        # Read-only arrays are copied too: numba compiles a separate
-        # specialisation for them, and one copy is cheaper than a compile.
+    if not image.flags.c_contiguous:
         image = np.array(image, order="C", copy=True)
-    return image
+    return read_only(image)
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view of ``array`` (itself when it is read-only already)."""
+    if not array.flags.writeable:
+        return array
+    view = array.view()
+    view.setflags(write=False)
+    return view
 
 
 def check_mask(mask, image_hw, name: str = "mask") -> np.ndarray:

@@ -28,6 +28,8 @@ import math
 
 import numpy as np
 
+from ._validate import read_only
+
 _kernels = None
 
 
@@ -331,6 +333,7 @@ def render(plan, img):
         # NumPy's broadcast assignment of a per-channel colour is ~7x slower than it.)
         return img.copy()
     k = kernels()
+    img = read_only(img)  # every source reaches numba read-only: one specialisation (see check_image)
     out_h, out_w = plan.out_shape
     out = np.empty((out_h, out_w, plan.channels), dtype=plan.dtype)
     fill = plan.fill if plan.fill is not None else _zeros(plan.channels, plan.dtype)

@@ -220,6 +220,13 @@ def test_each_compiled_function_has_one_specialisation():
             t(image=img, mask=np.zeros((40, 41), np.uint8), rng=2, record=True)
             t.batch(np.stack([img, img]), rng=3)
             t.batch(np.stack([img, img])[..., 0], rng=np.random.default_rng(4), record=True)
+            frozen = img.copy()
+            frozen.flags.writeable = False   # e.g. np.asarray(pil_image): same specialisations
+            t(image=frozen, rng=6)
+            t(image=frozen[::-1], rng=7)     # not contiguous: copied
+            stack = np.stack([img, img])
+            stack.flags.writeable = False
+            t.batch(stack, rng=8)
         big = make_image(h=600, w=610, dtype=dtype, seed=2)   # over _batch.SERIAL_BYTES: parallel kernel
         for t in (A.Compose([A.HorizontalFlip(), A.Tint()]), tree):
             t.batch(np.stack([big, big]), rng=5)
@@ -285,3 +292,28 @@ def test_changed_settings_reach_the_compiled_pipeline():
     tree(image=img, rng=0)
     tree.transforms[0].transforms[0].dx = (1, 1)
     assert tree(image=img, rng=0, record=True)["params"][0]["params"] == {"dx": 1, "dy": 0}
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_read_only_inputs_are_read_in_place_and_outputs_are_writeable(dtype):
+    """A read-only image (np.asarray of a Pillow image is one) is neither copied nor written;
+    what comes back is a fresh, writeable array, on every path."""
+    img = make_image(h=40, w=41, dtype=dtype, seed=3)
+    frozen = img.copy()
+    frozen.flags.writeable = False
+    pipes = [A.HorizontalFlip(p=1), A.Compose([A.RandomCrop(30, 30), A.Tint(p=1), A.BoxErase(p=1)]),
+             A.Compose([A.OneOf([A.Shift(p=1), A.Tint(p=1)]), A.HorizontalFlip()]), A.Tint(p=0.0)]
+    for pipe in pipes:
+        a = pipe(image=frozen, rng=1)["image"]
+        b = pipe(image=img, rng=1)["image"]
+        assert np.array_equal(a, b, equal_nan=True)
+        assert a.flags.writeable and not np.shares_memory(a, frozen)
+        m = pipe(image=frozen, mask=np.zeros((40, 41), np.uint8), rng=1)
+        assert np.array_equal(m["image"], b, equal_nan=True) and m["image"].flags.writeable
+        stack = np.stack([img, img])
+        frozen_stack = stack.copy()
+        frozen_stack.flags.writeable = False
+        out = pipe.batch(frozen_stack, rng=2)["image"]
+        assert np.array_equal(out, pipe.batch(stack, rng=2)["image"], equal_nan=True)
+        assert out.flags.writeable and not np.shares_memory(out, frozen_stack)
+    assert np.array_equal(frozen, img)
