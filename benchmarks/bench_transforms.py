@@ -196,6 +196,33 @@ def single_rows(size, crop):
 
 
 _PROBE = None
+_COPY_PROBE = None
+
+
+def copy_probe():
+    """A memory-bound prange loop: the batch's centre crops copied row by row into its output.
+
+    The bytes the pipeline's batch kernel must move (read the source, write the
+    output), without its work: timed beside the batch on 1 and 2 threads, it
+    shows how much a second core helps memory-bound work at that moment.
+    """
+    global _COPY_PROBE
+    if _COPY_PROBE is None:
+        from numba import njit, prange
+
+        @njit(parallel=True, cache=False)
+        def crop_copy(src, dst):
+            off_r = (src.shape[1] - dst.shape[1]) // 2
+            off_c = (src.shape[2] - dst.shape[2]) // 2
+            for n in prange(src.shape[0]):
+                for r in range(dst.shape[1]):
+                    s = src[n, r + off_r, off_c:off_c + dst.shape[2]].reshape(-1)
+                    d = dst[n, r].reshape(-1)
+                    for j in range(d.size):
+                        d[j] = s[j]
+
+        _COPY_PROBE = crop_copy
+    return _COPY_PROBE
 
 
 def scaling_probe(passes, pass_s):
@@ -296,11 +323,19 @@ def bench_size(size, table, notes, passes, pass_s, warmup, batch_n, progress):
     sides = [Side("augkit batch 1 thread", lambda _: ak_pipe.batch(stack), batch_n, threads=1)]
     if two:
         sides.append(Side("augkit batch 2 threads", lambda _: ak_pipe.batch(stack), batch_n, threads=2))
+    crop_copy = copy_probe()
+    sides.append(Side("prange crop copy 1 thread", lambda _: crop_copy(stack, np.empty_like(out_stack)), batch_n,
+                      threads=1))
+    if two:
+        sides.append(Side("prange crop copy 2 threads", lambda _: crop_copy(stack, np.empty_like(out_stack)),
+                          batch_n, threads=2))
     sides.append(Side("albumentations loop", al_loop, batch_n, threads=1))
     sides.append(Side("stack.copy()", lambda _: out_stack.copy(), batch_n, threads=1))
     rates = measure(sides, passes, pass_s, warmup)
     r1 = rates[0]
     r2 = rates[1] if two else None
+    c1 = rates[2 if two else 1]
+    c2 = rates[3] if two else None
     r_al, r_copy = rates[-2], rates[-1]
     at256 = size == 256
     table.add(f"batch {batch_n}: stack.copy() of output (physical limit)", size, None,
@@ -314,9 +349,13 @@ def bench_size(size, table, notes, passes, pass_s, warmup, batch_n, progress):
     else:
         notes.append("numba has fewer than 2 threads available: 2-thread batch rows skipped.")
     if two:
+        table.add("machine check: numba prange crop copy (memory-bound, timed beside the batch), 2 threads / "
+                  "1 thread", size, c2, "same copy, 1 thread", c1, None, "(what this machine allows now)")
         probe = scaling_probe(passes, pass_s)
         table.add("machine check: numba prange compute loop, 2 threads / 1 thread", size, probe[0],
                   "same loop, 1 thread", probe[1], None, "(what this machine allows now)")
+    table.add("fused pipeline vs the prange crop copy above (same bytes read and written), 1 thread", size, r1,
+              "prange crop copy, 1 thread", c1)
     table.add("fused pipeline vs plain copy of its output, batch mode (1 thread)", size, r1,
               "`stack.copy()` of output", r_copy, 1 / 3, "copy/augkit ≤ 3 (ratio ≥ 0.33×)")
     if two:
