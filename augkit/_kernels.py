@@ -28,7 +28,45 @@ Why the code looks the way it does (measured on the project machine, 256x256x3):
 
 This module is imported lazily (first render), so ``import augkit`` compiles
 nothing; ``cache=True`` keeps compiled code on disk between processes.
+
+**All of augkit's compiled rendering code lives in this one file**, on purpose:
+numba's on-disk cache checks only the source file of the function it caches,
+while a compiled function carries the code of everything it calls. With the
+single-call entry point in one file and the kernel in another, editing the
+kernel left the entry point running its old copy from the cache (found the
+hard way; ``tests/test_program.py`` now checks that no cached function here
+calls compiled code from another module).
+
+Flat pipelines, sampled, planned and rendered in one call
+----------------------------------------------------------
+numba code for flat pipelines of the built-in transforms: sampling, planning and rendering in one call.
+
+A flat pipeline (one built-in transform, or a :class:`~augkit.Compose` whose
+children are all built-in transforms) is described by a few arrays (see
+:mod:`augkit._program`): per transform a kind code, its probability, a row of
+settings and a fill colour. From one block of uniforms drawn in Python
+(``rng.random(k)``), :func:`sample_all` computes every transform's parameters
+into a row of numbers (converted to the recorded dicts only when asked), and
+:func:`plan_u8` folds them into the fused kernel's arguments exactly as
+:class:`augkit.plan.Plan` folds primitive ops: one integer map per axis, one
+colour map (saturating add or lookup table), a fill colour and constant erase
+boxes in output coordinates. What this cannot hold (two geometric steps whose
+uncovered areas show different fills, noise-filled boxes) is reported as
+``FALLBACK`` and rendered by the general Python path from the same
+parameters, so results never depend on the path (tested).
+
+Sampling happens only here, for single calls, batches and the general path
+alike: the same uniforms always give the same parameters.
+
+Uniform layout per transform (``n_uniforms`` in transforms.py must agree):
+random transforms start with their ``p`` draw (used or not), then
+RandomCrop ``x, y``; Shift ``dx, dy``; Tint ``n`` offsets then ``n`` scales
+(``n`` = channels, or 1 without ``per_channel``); BoxErase a count draw,
+22 per possible box (10 tries x (area, ratio), then y, x) and a noise seed.
+Crop and CenterCrop draw nothing. A Compose wrapper draws its own ``p`` first.
 """
+import math
+
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
@@ -353,3 +391,357 @@ def _render_u8_batch(imgs, outs, geo, mode, add, lut, fill, boxes, nbox, boxcols
 def _render_f32_batch(imgs, outs, geo, scales, offsets, fill, boxes, nbox, boxcols):
     for n in prange(imgs.shape[0]):
         _render_f32(imgs[n], outs[n], geo[n], scales[n], offsets[n], fill[n], boxes[n], nbox[n], boxcols[n])
+
+
+# ================================================================ flat pipelines
+HFLIP, VFLIP, CROP, CENTER, RCROP, SHIFT, TINT, ERASE = range(8)
+OK, FALLBACK, TOO_SMALL = 0, 1, 2
+
+
+# ---------------------------------------------------------------- sampling
+
+@njit(**_OPTS)
+def sample_leaf(kind, p, cfg, force, u, prow, h, w, c):
+    """Parameters of one transform from its uniforms ``u`` into ``prow`` (``prow[0]`` = applied).
+
+    Returns ``(status, out_h, out_w)``; ``TOO_SMALL`` when a crop does not fit.
+    """
+    prow[:] = 0.0
+    if kind == CROP:
+        if cfg[2] > w or cfg[3] > h:
+            return TOO_SMALL, h, w
+        prow[0] = 1.0
+        return OK, int(cfg[3] - cfg[1]), int(cfg[2] - cfg[0])
+    if kind == CENTER:
+        ch, cw = int(cfg[0]), int(cfg[1])
+        if (ch > h or cw > w) and cfg[2] == 0:
+            return TOO_SMALL, h, w
+        prow[0] = 1.0
+        return OK, ch, cw
+    if not force and not u[0] < p:
+        return OK, h, w
+    prow[0] = 1.0
+    if kind == HFLIP or kind == VFLIP:
+        return OK, h, w
+    if kind == RCROP:
+        ch, cw = int(cfg[0]), int(cfg[1])
+        if (ch > h or cw > w) and cfg[2] == 0:
+            return TOO_SMALL, h, w
+        hh, ww = max(h, ch), max(w, cw)
+        # floor(u * n) is uniform on 0..n-1; min() guards the u -> 1 rounding edge.
+        prow[1] = min(int(u[1] * (ww - cw + 1)), ww - cw)
+        prow[2] = min(int(u[2] * (hh - ch + 1)), hh - ch)
+        return OK, ch, cw
+    if kind == SHIFT:
+        xlo, xhi, ylo, yhi = cfg[0], cfg[1], cfg[2], cfg[3]
+        if cfg[4] != 0:  # whole pixels, min..max inclusive
+            prow[1] = xlo + min(math.floor(u[1] * (xhi - xlo + 1)), xhi - xlo)
+            prow[2] = ylo + min(math.floor(u[2] * (yhi - ylo + 1)), yhi - ylo)
+        else:
+            prow[1] = math.floor((xlo + u[1] * (xhi - xlo)) * w + 0.5)
+            prow[2] = math.floor((ylo + u[2] * (yhi - ylo)) * h + 0.5)
+        return OK, h, w
+    if kind == TINT:
+        lo, hi, slo, shi = cfg[0], cfg[1], cfg[2], cfg[3]
+        n = c if cfg[4] != 0 else 1
+        for ch in range(c):
+            j = ch if cfg[4] != 0 else 0
+            prow[1 + ch] = lo + u[1 + j] * (hi - lo)
+            prow[1 + c + ch] = slo + u[1 + n + j] * (shi - slo)
+        return OK, h, w
+    # ERASE: torchvision's Random Erasing, up to 10 tries per box.
+    slo, shi, rlo, rhi = cfg[0], cfg[1], cfg[2], cfg[3]
+    clo, chi = int(cfg[4]), int(cfg[5])
+    count = clo if clo == chi else clo + min(int(u[1] * (chi - clo + 1)), chi - clo)
+    area = h * w
+    nb = 0
+    for b in range(count):
+        d = 2 + 22 * b
+        for t in range(10):
+            erase_area = area * (slo + u[d + 2 * t] * (shi - slo))
+            aspect = math.exp(rlo + u[d + 2 * t + 1] * (rhi - rlo))
+            bh = int(np.rint(math.sqrt(erase_area * aspect)))
+            bw = int(np.rint(math.sqrt(erase_area / aspect)))
+            if 0 < bh < h and 0 < bw < w:
+                y = min(int(u[d + 20] * (h - bh + 1)), h - bh)
+                x = min(int(u[d + 21] * (w - bw + 1)), w - bw)
+                k = 3 + 4 * nb
+                prow[k], prow[k + 1], prow[k + 2], prow[k + 3] = x, y, x + bw, y + bh
+                nb += 1
+                break
+    prow[1] = nb
+    prow[2] = math.floor(u[2 + 22 * chi] * 9007199254740992.0)  # a 53-bit noise seed
+    return OK, h, w
+
+
+@njit(**_OPTS)
+def sample_all(kinds, probs, cfg, uoff, top, u, prow, shapes, h, w, c):
+    """Sample every transform of a flat program; ``shapes[i]`` gets the (h, w) each one sees.
+
+    ``top`` is the wrapping Compose's ``p`` (its draw is ``u[0]``), or -1 for a
+    lone transform. Returns ``(status, top_applied, out_h, out_w, leaf)``;
+    ``leaf`` is the transform that failed when status is ``TOO_SMALL``.
+    """
+    prow[:] = 0.0
+    if top >= 0 and not u[0] < top:
+        return OK, False, h, w, -1
+    # A run-time False, not the literal: a literal would compile a second sample_leaf.
+    force = kinds.shape[0] < 0
+    for i in range(kinds.shape[0]):
+        shapes[i, 0], shapes[i, 1] = h, w
+        o = uoff[i]
+        status, h, w = sample_leaf(kinds[i], probs[i], cfg[i], force, u[o:], prow[i], h, w, c)
+        if status != OK:
+            return status, True, h, w, i
+    return OK, True, h, w, -1
+
+
+# ---------------------------------------------------------------- planning (uint8)
+
+@njit(**_OPTS)
+def _set_axis(a, sign, off, size, lo, hi):
+    a[0], a[1], a[2], a[3], a[4] = sign, off, size, lo, hi
+
+
+@njit(**_OPTS)
+def _compose(m, g):
+    """``m`` after ``g`` in place (see :func:`augkit.plan.compose_axis`)."""
+    if g[0] == 1:
+        plo, phi = m[3] - g[1], m[4] - g[1]
+    else:
+        plo, phi = g[1] - m[4] + 1, g[1] - m[3] + 1
+    lo = max(g[3], plo)
+    hi = min(g[4], phi)
+    if hi <= lo:
+        lo = hi = 0
+    m[1] = m[0] * g[1] + m[1]
+    m[0] = m[0] * g[0]
+    m[2], m[3], m[4] = g[2], lo, hi
+
+
+@njit(**_OPTS)
+def _preimage(lo, hi, g):
+    if g[0] == 1:
+        return lo - g[1], hi - g[1]
+    return g[1] - hi + 1, g[1] - lo + 1
+
+
+@njit(**_OPTS)
+def _add_geometry(rows, cols, g_rows, g_cols, fillv, state, fill, boxes, bcol):
+    """Fold one geometric step; False when its fill clashes with a visible earlier one.
+
+    ``state`` = [has_fill, colour mode, number of boxes].
+    """
+    adds_fill = g_rows[3] > 0 or g_rows[4] < g_rows[2] or g_cols[3] > 0 or g_cols[4] < g_cols[2]
+    c = fill.shape[0]
+    if adds_fill and state[0] == 1:
+        same = True
+        for k in range(c):
+            if fill[k] != fillv[k]:
+                same = False
+        if not same:
+            rlo, rhi = _preimage(rows[3], rows[4], g_rows)
+            clo, chi = _preimage(cols[3], cols[4], g_cols)
+            g_empty = g_rows[4] <= g_rows[3] or g_cols[4] <= g_cols[3]
+            inside = rlo <= g_rows[3] and g_rows[4] <= rhi and clo <= g_cols[3] and g_cols[4] <= chi
+            if not g_empty and not inside:
+                return False
+    kept = 0
+    for b in range(state[2]):
+        ny0, ny1 = _preimage(boxes[b, 0], boxes[b, 1], g_rows)
+        nx0, nx1 = _preimage(boxes[b, 2], boxes[b, 3], g_cols)
+        ny0, ny1 = max(ny0, g_rows[3]), min(ny1, g_rows[4])
+        nx0, nx1 = max(nx0, g_cols[3]), min(nx1, g_cols[4])
+        if ny1 <= ny0 or nx1 <= nx0:
+            continue
+        boxes[kept, 0], boxes[kept, 1], boxes[kept, 2], boxes[kept, 3] = ny0, ny1, nx0, nx1
+        for k in range(c):
+            bcol[kept, k] = bcol[b, k]
+        kept += 1
+    state[2] = kept
+    _compose(rows, g_rows)
+    _compose(cols, g_cols)
+    if adds_fill:
+        state[0] = 1
+        for k in range(c):
+            fill[k] = fillv[k]
+    return True
+
+
+@njit(**_OPTS)
+def _add_tint(scale, offset, state, add, lut, fill, bcol):
+    """Fold ``x * scale + offset`` (rounded half up, saturated) into the uint8 colour map.
+
+    As in :func:`augkit.plan.tint_u8`: all scales 1 is a saturating add (which
+    stays an add when nothing came before), anything else a lookup table; two
+    maps in a row compose into one table.
+    """
+    c = add.shape[0]
+    plain = True
+    for k in range(c):
+        if scale[k] != 1.0:
+            plain = False
+    if plain and state[1] == 0:
+        for k in range(c):
+            add[k] = math.floor(offset[k] + 0.5)
+        state[1] = 1
+        # the fill and the boxes painted so far take the new map too
+        for k in range(c):
+            if state[0] == 1:
+                fill[k] = min(max(fill[k] + add[k], 0), 255)
+            for b in range(state[2]):
+                bcol[b, k] = min(max(bcol[b, k] + add[k], 0), 255)
+        return
+    table = np.empty((c, 256), np.int64)
+    for k in range(c):
+        ks = math.floor(offset[k] + 0.5)
+        for v in range(256):
+            x = v + ks if plain else math.floor(v * scale[k] + offset[k] + 0.5)
+            table[k, v] = min(max(x, 0), 255)
+    for k in range(c):
+        for v in range(256):
+            # what the colour map so far makes of level v, then the new map
+            prev = v if state[1] == 0 else (min(max(v + add[k], 0), 255) if state[1] == 1 else lut[k, v])
+            lut[k, v] = table[k, prev]
+        if state[0] == 1:
+            fill[k] = table[k, fill[k]]
+        for b in range(state[2]):
+            bcol[b, k] = table[k, bcol[b, k]]
+    state[1] = 2
+
+
+@njit(**_OPTS)
+def plan_u8(kinds, probs, cfg, fills, uoff, top, u, prow, shapes, h, w, c,
+            geo, add, lut, fill, boxes, bcol, meta):
+    """Sample and fold a flat program for a uint8 image into the kernel's arguments.
+
+    ``meta`` gets [status, out_h, out_w, colour mode, number of boxes, failing
+    transform, Compose applied]. ``lut`` must be ``(c, 256)``.
+    """
+    status, applied, oh, ow, leaf = sample_all(kinds, probs, cfg, uoff, top, u, prow, shapes, h, w, c)
+    meta[0], meta[1], meta[2], meta[5], meta[6] = status, oh, ow, leaf, 1 if applied else 0
+    meta[3] = meta[4] = 0
+    if status != OK:
+        return
+    rows = np.empty(5, np.int64)
+    cols = np.empty(5, np.int64)
+    g_rows = np.empty(5, np.int64)
+    g_cols = np.empty(5, np.int64)
+    _set_axis(rows, 1, 0, h, 0, h)
+    _set_axis(cols, 1, 0, w, 0, w)
+    state = np.zeros(3, np.int64)  # has_fill, colour mode, boxes
+    add[:] = 0
+    fill[:] = 0
+    zero = np.zeros(c, np.uint8)
+    for i in range(kinds.shape[0]):
+        if prow[i, 0] == 0.0:
+            continue
+        kind, ph, pw, q, f = kinds[i], shapes[i, 0], shapes[i, 1], prow[i], fills[i]
+        ok = True
+        if kind == HFLIP:
+            _set_axis(g_rows, 1, 0, ph, 0, ph)
+            _set_axis(g_cols, -1, pw - 1, pw, 0, pw)
+            ok = _add_geometry(rows, cols, g_rows, g_cols, zero, state, fill, boxes, bcol)
+        elif kind == VFLIP:
+            _set_axis(g_rows, -1, ph - 1, ph, 0, ph)
+            _set_axis(g_cols, 1, 0, pw, 0, pw)
+            ok = _add_geometry(rows, cols, g_rows, g_cols, zero, state, fill, boxes, bcol)
+        elif kind == CROP:
+            x0, y0, x1, y1 = int(cfg[i, 0]), int(cfg[i, 1]), int(cfg[i, 2]), int(cfg[i, 3])
+            _set_axis(g_rows, 1, y0, y1 - y0, 0, y1 - y0)
+            _set_axis(g_cols, 1, x0, x1 - x0, 0, x1 - x0)
+            ok = _add_geometry(rows, cols, g_rows, g_cols, zero, state, fill, boxes, bcol)
+        elif kind == CENTER or kind == RCROP:
+            ch, cw = int(cfg[i, 0]), int(cfg[i, 1])
+            top_pad, left_pad = max(0, ch - ph) // 2, max(0, cw - pw) // 2
+            hh, ww = max(ph, ch), max(pw, cw)
+            if hh != ph or ww != pw:
+                _set_axis(g_rows, 1, -top_pad, hh, top_pad, top_pad + ph)
+                _set_axis(g_cols, 1, -left_pad, ww, left_pad, left_pad + pw)
+                ok = _add_geometry(rows, cols, g_rows, g_cols, f, state, fill, boxes, bcol)
+            if kind == CENTER:
+                y, x = (hh - ch) // 2, (ww - cw) // 2
+            else:
+                x, y = int(q[1]), int(q[2])
+            _set_axis(g_rows, 1, y, ch, 0, ch)
+            _set_axis(g_cols, 1, x, cw, 0, cw)
+            ok = ok and _add_geometry(rows, cols, g_rows, g_cols, zero, state, fill, boxes, bcol)
+        elif kind == SHIFT:
+            dx, dy = int(q[1]), int(q[2])
+            lo, hi = max(0, dy), min(ph, ph + dy)
+            if hi <= lo:
+                lo = hi = 0
+            _set_axis(g_rows, 1, -dy, ph, lo, hi)
+            lo, hi = max(0, dx), min(pw, pw + dx)
+            if hi <= lo:
+                lo = hi = 0
+            _set_axis(g_cols, 1, -dx, pw, lo, hi)
+            ok = _add_geometry(rows, cols, g_rows, g_cols, f, state, fill, boxes, bcol)
+        elif kind == TINT:
+            _add_tint(q[1 + c:1 + 2 * c], q[1:1 + c], state, add, lut, fill, bcol)
+        else:  # ERASE
+            if cfg[i, 6] != 0:
+                ok = False  # noise patches: the general path paints them
+            else:
+                for b in range(int(q[1])):
+                    k = 3 + 4 * b
+                    n = state[2]
+                    boxes[n, 0], boxes[n, 1] = int(q[k + 1]), int(q[k + 3])
+                    boxes[n, 2], boxes[n, 3] = int(q[k]), int(q[k + 2])
+                    for j in range(c):
+                        bcol[n, j] = f[j]
+                    state[2] = n + 1
+        if not ok:
+            meta[0] = FALLBACK
+            geo[:] = 0  # an all-fill plan, never used for pixels
+            state[2] = 0
+            meta[3] = meta[4] = 0
+            return
+    geo[0], geo[1], geo[2], geo[3] = rows[0], rows[1], rows[3], rows[4]
+    geo[4], geo[5], geo[6], geo[7] = cols[0], cols[1], cols[3], cols[4]
+    meta[3], meta[4] = state[1], state[2]
+
+
+# ---------------------------------------------------------------- entry points
+
+@njit(**_OPTS)
+def run_u8(img, kinds, probs, cfg, fills, uoff, top, u, width, maxb):
+    """One call: sample, plan and render; returns the output, or an empty array when the
+    general path must take over (call :func:`sample_batch` on the same ``u`` to see why)."""
+    h, w, c = img.shape
+    n = kinds.shape[0]
+    prow = np.empty((n, width), np.float64)
+    shapes = np.empty((n, 2), np.int64)
+    geo = np.empty(8, np.int64)
+    add = np.empty(c, np.int64)
+    lut = np.empty((c, 256), np.uint8)
+    fill = np.empty(c, np.uint8)
+    boxes = np.empty((max(maxb, 1), 4), np.int64)
+    bcol = np.empty((max(maxb, 1), c), np.uint8)
+    meta = np.empty(7, np.int64)
+    plan_u8(kinds, probs, cfg, fills, uoff, top, u, prow, shapes, h, w, c, geo, add, lut, fill, boxes, bcol, meta)
+    if meta[0] != OK:
+        return np.empty((0, 0, c), np.uint8)
+    out = np.empty((meta[1], meta[2], c), np.uint8)
+    _render_u8(img, out, geo, meta[3], add, lut, fill, boxes, meta[4], bcol)
+    return out
+
+
+@njit(**_OPTS)
+def plan_u8_batch(kinds, probs, cfg, fills, uoff, top, us, prow, h, w, c,
+                  geo, add, lut, fill, boxes, bcol, meta):
+    """:func:`plan_u8` for every row of ``us`` (~2 us each: not worth threads)."""
+    shapes = np.empty((kinds.shape[0], 2), np.int64)
+    for i in range(us.shape[0]):
+        plan_u8(kinds, probs, cfg, fills, uoff, top, us[i], prow[i], shapes, h, w, c,
+                geo[i], add[i], lut[i], fill[i], boxes[i], bcol[i], meta[i])
+
+
+@njit(**_OPTS)
+def sample_batch(kinds, probs, cfg, uoff, top, us, prow, h, w, c, meta):
+    """:func:`sample_all` for every row of ``us``; ``meta[i]`` as in :func:`plan_u8` (no colour, no boxes)."""
+    shapes = np.empty((kinds.shape[0], 2), np.int64)
+    for i in range(us.shape[0]):
+        status, applied, oh, ow, leaf = sample_all(kinds, probs, cfg, uoff, top, us[i], prow[i], shapes, h, w, c)
+        meta[i, 0], meta[i, 1], meta[i, 2], meta[i, 5], meta[i, 6] = status, oh, ow, leaf, 1 if applied else 0
+        meta[i, 3] = meta[i, 4] = 0

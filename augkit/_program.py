@@ -1,4 +1,4 @@
-"""Flat pipelines as programs for :mod:`augkit._fused`, and the parameters of built-in transforms.
+"""Flat pipelines as programs for :mod:`augkit._kernels`, and the parameters of built-in transforms.
 
 A *flat* pipeline is one built-in transform, or a :class:`~augkit.Compose`
 whose children are all built-in transforms. For an input with ``channels``
@@ -18,19 +18,19 @@ import numpy as np
 from . import core as _core
 from . import plan as _plan
 
-_fused = None
+_kernels = None
 
 
 def fused():
-    """The numba module, imported on first use (``import augkit`` compiles nothing)."""
-    global _fused
-    if _fused is None:
-        from . import _fused as module
-        _fused = module
-    return _fused
+    """The numba module (:mod:`augkit._kernels`), imported on first use (``import augkit`` compiles nothing)."""
+    global _kernels
+    if _kernels is None:
+        from . import _kernels as module
+        _kernels = module
+    return _kernels
 
 
-OK, FALLBACK, TOO_SMALL = 0, 1, 2   # as in augkit._fused
+OK, FALLBACK, TOO_SMALL = 0, 1, 2   # as in augkit._kernels
 _EMPTY = np.zeros(0, np.float64)
 _NOT_FLAT = object()
 
@@ -134,7 +134,7 @@ class Program:
         return out if out.shape[0] else None
 
     def sample(self, u, shape):
-        """Sample only: (meta, params rows) with meta laid out as in :func:`augkit._fused.plan_u8`."""
+        """Sample only: (meta, params rows) with meta laid out as in :func:`augkit._kernels.plan_u8`."""
         meta = np.zeros((1, 7), np.int64)
         prow = np.empty((1, len(self.leaves), self.width), np.float64)
         fused().sample_batch(self.kinds, self.probs, self.cfg, self.uoff, self.top, u[None], prow,

@@ -40,7 +40,7 @@ def _require(params, keys, owner):
 class _Builtin(Transform):
     """What the built-in transforms share: they sample from a fixed block of uniforms.
 
-    ``kind`` is the transform's code in :mod:`augkit._fused`, which computes
+    ``kind`` is the transform's code in :mod:`augkit._kernels`, which computes
     the parameters (the same numbers on every path); ``n_uniforms(channels)``
     is the size of the block, ``program_cfg()`` the settings row it reads,
     ``program_fill`` the fill colour a geometric step uses, and

@@ -1,4 +1,4 @@
-"""Flat pipelines of built-ins (augkit._program / _fused): one compiled call per image or per batch.
+"""Flat pipelines of built-ins (augkit._program / _kernels): one compiled call per image or per batch.
 
 What must hold: the compiled path gives exactly what the general Python path
 gives for the same parameters (replay), with or without masks, for single
@@ -208,7 +208,7 @@ def test_sample_params_of_builtins_is_forced_and_reproducible():
 
 def test_each_compiled_function_has_one_specialisation():
     """uint8 and float32, 2-D and 3-D, single calls, batches, masks and trees: no extra compiles."""
-    from augkit import _fused, _kernels
+    from augkit import _kernels
     pipe = A.Compose([A.CenterCrop(30, 30), A.RandomCrop(36, 36, pad_if_needed=True), A.VerticalFlip(),
                       A.Shift(p=0.8), A.Tint(scale=(0.5, 1.5)), A.BoxErase(count=(0, 2)), A.HorizontalFlip()])
     tree = A.Compose([A.OneOf([A.Shift(p=1), A.Tint(p=1)]), A.HorizontalFlip()])
@@ -232,7 +232,7 @@ def test_each_compiled_function_has_one_specialisation():
             t.batch(np.stack([big, big]), rng=5)
     # The functions Python calls (numba compiles helpers they call per call site; those are
     # part of these, not separate entries a user pays for).
-    entries = [_fused.run_u8, _fused.plan_u8_batch, _fused.sample_batch, _fused.sample_leaf,
+    entries = [_kernels.run_u8, _kernels.plan_u8_batch, _kernels.sample_batch, _kernels.sample_leaf,
                _kernels._render_u8, _kernels._render_f32, _kernels._render_u8_batch, _kernels._render_f32_batch]
     for d in entries:
         assert len(d.signatures) == 1, (d.py_func.__name__, d.signatures)
@@ -317,3 +317,35 @@ def test_read_only_inputs_are_read_in_place_and_outputs_are_writeable(dtype):
         assert np.array_equal(out, pipe.batch(stack, rng=2)["image"], equal_nan=True)
         assert out.flags.writeable and not np.shares_memory(out, frozen_stack)
     assert np.array_equal(frozen, img)
+
+
+def test_cached_numba_code_calls_only_code_from_its_own_file():
+    """numba's disk cache checks only the file of the function it caches, but the cached code
+    includes every compiled function it calls: one calling into another file would keep running
+    that file's old code after an edit. Each module's compiled functions may call compiled
+    functions of their own module only."""
+    import importlib
+    import pkgutil
+
+    import augkit
+    from numba.core.dispatcher import Dispatcher
+    from numba.core.registry import CPUDispatcher
+
+    checked = 0
+    for info in pkgutil.iter_modules(augkit.__path__):
+        if info.name == "__main__":
+            continue
+        module = importlib.import_module(f"augkit.{info.name}")
+        own = {name: obj for name, obj in vars(module).items() if isinstance(obj, Dispatcher)}
+        for name, obj in vars(module).items():
+            if isinstance(obj, CPUDispatcher):
+                assert obj.py_func.__module__ == module.__name__, (
+                    f"augkit.{info.name}.{name} is compiled code from {obj.py_func.__module__}: keep compiled "
+                    f"functions that call each other in one file (numba's cache would go stale)")
+        for name, d in own.items():
+            for callee in d.py_func.__code__.co_names:
+                target = vars(module).get(callee)
+                if isinstance(target, Dispatcher):
+                    assert target.py_func.__module__ == module.__name__
+            checked += 1
+    assert checked >= 10   # _kernels and _seeds hold the compiled code
