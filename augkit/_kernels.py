@@ -70,6 +70,7 @@ import math
 import numpy as np
 from llvmlite import ir
 from numba import njit, prange, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 _OPTS = dict(cache=True, nogil=True)
@@ -90,37 +91,136 @@ _add_sat = _saturating("llvm.uadd.sat")
 _sub_sat = _saturating("llvm.usub.sat")
 
 
-def _reverse16_masks():
-    """For each 16-byte third of 16 reversed 3-byte pixels: two source windows and a shuffle mask."""
-    masks = []
-    for k in range(3):
-        src = [(15 - j // 3) * 3 + j % 3 for j in range(16 * k, 16 * k + 16)]
-        a, b = min(src), max(src) - 15      # two 16-byte windows that cover every byte needed
-        masks.append((a, b, [s - a if s - a < 16 else 16 + s - b for s in src]))
-    return masks
+def _byte_op(width, saturate):
+    """An intrinsic on ``width`` bytes at raw addresses: ``dst = src`` or, with ``saturate``,
+    ``dst = (src +sat pos) -sat neg``. Unaligned loads and stores, no bounds, no alias checks.
+
+    The row loops below move bytes through these rather than through array
+    slices or loops LLVM vectorises on its own: a slice per row costs reference
+    counting calls (~8 us of a 256x256x3 flip went to them), and LLVM's
+    vectorised copy guards itself with a no-overlap check that it hoists out
+    of the row loop, which fails for rows read bottom-up (a vertical flip fell
+    back to a byte-at-a-time copy, ~8x slower).
+    """
+    @intrinsic
+    def op(typingctx, dst_addr, src_addr, pos_addr, neg_addr):
+        def codegen(context, builder, signature, args):
+            i8 = ir.IntType(8)
+            ty = ir.VectorType(i8, width) if width > 1 else i8
+            suffix = f"v{width}i8" if width > 1 else "i8"
+
+            def at(addr):
+                return builder.inttoptr(addr, ty.as_pointer())
+            value = builder.load(at(args[1]), align=1)
+            if saturate:
+                fnty = ir.FunctionType(ty, [ty, ty])
+                add = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.uadd.sat.{suffix}")
+                sub = cgutils.get_or_insert_function(builder.module, fnty, f"llvm.usub.sat.{suffix}")
+                value = builder.call(add, [value, builder.load(at(args[2]), align=1)])
+                value = builder.call(sub, [value, builder.load(at(args[3]), align=1)])
+            builder.store(value, at(args[0]), align=1)
+            return context.get_dummy_value()
+        return types.void(types.uint64, types.uint64, types.uint64, types.uint64), codegen
+    return op
 
 
-@intrinsic
-def _reverse16x3(typingctx, dst_addr, src_addr):
-    """Write the 16 three-byte pixels at ``src_addr`` to ``dst_addr`` in reverse pixel order.
+_move32, _move1 = _byte_op(32, False), _byte_op(1, False)
+_addsat32, _addsat1 = _byte_op(32, True), _byte_op(1, True)
+_Z = np.uint64(0)
+_V = np.uint64(32)
 
-    Six 16-byte loads and three two-input byte shuffles (``pshufb`` on x86,
-    ``tbl`` on ARM); numba's own loop moves one byte at a time here.
+
+@njit(inline="always", **_OPTS)
+def _move_bytes(dst, src, count):
+    """Copy ``count`` bytes from address ``src`` to ``dst`` (regions must not overlap)."""
+    if count >= _V:
+        j = _Z
+        while j + _V <= count:
+            _move32(dst + j, src + j, _Z, _Z)
+            j += _V
+        if j < count:   # the last, partial vector: one more, overlapping what is written
+            _move32(dst + count - _V, src + count - _V, _Z, _Z)
+    else:
+        for j in range(count):
+            _move1(dst + j, src + j, _Z, _Z)
+
+
+@njit(inline="always", **_OPTS)
+def _addsat_bytes(dst, src, pos, neg, count):
+    """``dst[j] = (src[j] +sat pos[j]) -sat neg[j]`` for ``count`` bytes at these addresses.
+
+    In place (``dst == src``) the last partial vector goes a byte at a time:
+    redoing bytes already done would add twice.
+    """
+    j = _Z
+    while j + _V <= count:
+        _addsat32(dst + j, src + j, pos + j, neg + j)
+        j += _V
+    if j < count and dst != src and count >= _V:
+        k = count - _V
+        _addsat32(dst + k, src + k, pos + k, neg + k)
+    else:
+        for k in range(j, count):
+            _addsat1(dst + k, src + k, pos + k, neg + k)
+
+
+def _reverse16_sources():
+    """For each 16-byte third of 16 reversed 3-byte pixels: the source byte of each output byte."""
+    return [[(15 - j // 3) * 3 + j % 3 for j in range(16 * k, 16 * k + 16)] for k in range(3)]
+
+
+def _reverse16x3_op(saturate):
+    """Write the 16 three-byte pixels at ``src_addr`` to ``dst_addr`` in reverse pixel order
+    (with ``saturate``, then ``(x +sat pos) -sat neg`` with the patterns at ``pos_addr``/``neg_addr``
+    at the output's offsets: a flip and a tint in one pass over the bytes).
+
+    Three 16-byte loads (the 48 source bytes, once) and byte shuffles between
+    them (``pshufb`` on x86, ``tbl`` on ARM): each output third draws on two of
+    the loaded vectors, the middle one on all three (two shuffles). numba's own
+    loop moves one byte at a time here; six overlapping loads instead of three
+    were ~10 % slower.
     """
     def codegen(context, builder, signature, args):
         i8, i32 = ir.IntType(8), ir.IntType(32)
         vec = ir.VectorType(i8, 16)
+        mask_t = ir.VectorType(i32, 16)
+        fnty = ir.FunctionType(vec, [vec, vec])
+        pos = builder.inttoptr(args[2], i8.as_pointer())
+        neg = builder.inttoptr(args[3], i8.as_pointer())
         dst = builder.inttoptr(args[0], i8.as_pointer())
         src = builder.inttoptr(args[1], i8.as_pointer())
-        for k, (a, b, mask) in enumerate(_reverse16_masks()):
-            lo = builder.load(builder.bitcast(builder.gep(src, [ir.Constant(i32, a)]), vec.as_pointer()), align=1)
-            hi = builder.load(builder.bitcast(builder.gep(src, [ir.Constant(i32, b)]), vec.as_pointer()), align=1)
-            out = builder.shuffle_vector(lo, hi, ir.Constant(ir.VectorType(i32, 16), mask))
+        v = [builder.load(builder.bitcast(builder.gep(src, [ir.Constant(i32, 16 * q)]), vec.as_pointer()), align=1)
+             for q in range(3)]
+        for k, sources in enumerate(_reverse16_sources()):
+            used = sorted({x // 16 for x in sources})
+            if len(used) <= 2:
+                a, b = (used * 2)[:2]
+                mask = [x - 16 * a if x // 16 == a else 16 + x - 16 * b for x in sources]
+                out = builder.shuffle_vector(v[a], v[b], ir.Constant(mask_t, mask))
+            else:   # bytes from all three: vectors 0 and 1 first, then 2 into the remaining places
+                first = builder.shuffle_vector(v[0], v[1], ir.Constant(mask_t, [x if x < 32 else 0 for x in sources]))
+                mask = [j if x < 32 else 16 + x - 32 for j, x in enumerate(sources)]
+                out = builder.shuffle_vector(first, v[2], ir.Constant(mask_t, mask))
+            if saturate:
+                at = [ir.Constant(i32, 16 * k)]
+                add = cgutils.get_or_insert_function(builder.module, fnty, "llvm.uadd.sat.v16i8")
+                sub = cgutils.get_or_insert_function(builder.module, fnty, "llvm.usub.sat.v16i8")
+                out = builder.call(add, [out, builder.load(builder.bitcast(builder.gep(pos, at), vec.as_pointer()),
+                                                           align=1)])
+                out = builder.call(sub, [out, builder.load(builder.bitcast(builder.gep(neg, at), vec.as_pointer()),
+                                                           align=1)])
             builder.store(out, builder.bitcast(builder.gep(dst, [ir.Constant(i32, 16 * k)]), vec.as_pointer()),
                           align=1)
         return context.get_dummy_value()
-    return types.void(types.uint64, types.uint64), codegen
 
+    @intrinsic
+    def op(typingctx, dst_addr, src_addr, pos_addr, neg_addr):
+        return types.void(types.uint64, types.uint64, types.uint64, types.uint64), codegen
+    return op
+
+
+_reverse16x3 = _reverse16x3_op(False)
+_reverse16x3_sat = _reverse16x3_op(True)
 _U1 = np.uint64(1)
 _U2 = np.uint64(2)
 
@@ -136,23 +236,24 @@ def _pattern_row(values, n_pixels):
 
 
 @njit(inline="always", **_OPTS)
-def _fill_span(dst, start, fill_row, first, count):
+def _fill_span(dst, start, fill, first, count, size):
+    """Copy ``count`` items of ``size`` bytes from item ``first`` of the fill pattern at address
+    ``fill`` to item ``start`` of the image at address ``dst``."""
     if count > 0:
-        d = dst[start:start + count]
-        f = fill_row[first:first + count]
-        for j in range(np.uint64(count)):
-            d[j] = f[j]
+        size = np.uint64(size)
+        _move_bytes(dst + np.uint64(start) * size, fill + np.uint64(first) * size, np.uint64(count) * size)
 
 
 @njit(inline="always", **_OPTS)
 def _boxes(out, boxes, nbox, boxcols):
     out_w, channels = out.shape[1], out.shape[2]
-    dst = out.reshape(-1)
+    D = np.uint64(out.ctypes.data)
     for b in range(nbox):
         y0, y1, x0, x1 = boxes[b, 0], boxes[b, 1], boxes[b, 2], boxes[b, 3]
         row = _pattern_row(boxcols[b], x1 - x0)
+        F = np.uint64(row.ctypes.data)
         for r in range(y0, y1):
-            _fill_span(dst, (r * out_w + x0) * channels, row, 0, (x1 - x0) * channels)
+            _fill_span(D, (r * out_w + x0) * channels, F, 0, (x1 - x0) * channels, out.itemsize)
 
 
 @njit(inline="always", **_OPTS)
@@ -175,15 +276,8 @@ def _copy_span(src, dst, i0, o0, n_valid, channels, c_sign):
     C = np.uint64(channels)
     last = np.uint64(n - channels)
     if channels == 3:
-        # uint8: whole blocks of 16 pixels with byte shuffles, then the rest one pixel at a time.
-        blocks = n_valid // 16 if d.itemsize == 1 else 0
-        d_addr = np.uint64(d.ctypes.data)
-        s_addr = np.uint64(s.ctypes.data)
-        # Blocks in the order that reads the source forwards (the prefetcher follows an
-        # ascending stream; reading each row backwards was ~3x slower once out of cache).
-        for b in range(blocks - 1, -1, -1):
-            _reverse16x3(d_addr + np.uint64(48 * b), s_addr + np.uint64(3 * (n_valid - 16 - 16 * b)))
-        for x in range(np.uint64(blocks * 16), np.uint64(n_valid)):
+        # (3-channel uint8 spans go through _flip3_u8.)
+        for x in range(np.uint64(n_valid)):
             k = last - x * np.uint64(3)
             o = x * np.uint64(3)
             d[o] = s[k]
@@ -225,6 +319,37 @@ def _lut3(s, d, lut, n_pixels):
 
 
 @njit(inline="always", **_OPTS)
+def _flip3_u8(S, D, i0, o0, n_valid, tint, pos, neg):
+    """A pixel-reversed span of 3-byte pixels between images at addresses ``S`` and ``D``:
+    ``i0`` is the byte offset of the rightmost source pixel, ``o0`` of the first output byte;
+    with ``tint``, the saturating add of the patterns at ``pos``/``neg`` in the same pass.
+
+    Whole blocks of 16 pixels with byte shuffles, in the order that reads the
+    source forwards (the prefetcher follows an ascending stream; reading each
+    row backwards was ~3x slower once out of cache), then the rest a pixel at a time.
+    """
+    d_a = D + np.uint64(o0)
+    s_a = S + np.uint64(i0 - 3 * (n_valid - 1))          # the leftmost source pixel of the span
+    blocks = n_valid // 16
+    if tint:
+        for b in range(blocks - 1, -1, -1):
+            o = np.uint64(48 * b)
+            _reverse16x3_sat(d_a + o, s_a + np.uint64(3 * (n_valid - 16 - 16 * b)), pos + o, neg + o)
+    else:
+        for b in range(blocks - 1, -1, -1):
+            _reverse16x3(d_a + np.uint64(48 * b), s_a + np.uint64(3 * (n_valid - 16 - 16 * b)), _Z, _Z)
+    last = S + np.uint64(i0)
+    for x in range(np.uint64(blocks * 16), np.uint64(n_valid)):
+        k = last - x * np.uint64(3)
+        o = x * np.uint64(3)
+        for c in range(3):
+            if tint:
+                _addsat1(d_a + o + c, k + c, pos + o + c, neg + o + c)
+            else:
+                _move1(d_a + o + c, k + c, _Z, _Z)
+
+
+@njit(inline="always", **_OPTS)
 def _is_identity(geo, in_shape, out_shape):
     return (in_shape[0] == out_shape[0] and in_shape[1] == out_shape[1] and geo[0] == 1 and geo[1] == 0
             and geo[2] == 0 and geo[3] == out_shape[0] and geo[4] == 1 and geo[5] == 0 and geo[6] == 0
@@ -243,7 +368,7 @@ def _layout(geo, out_w, channels):
 
 
 @njit(inline="always", **_OPTS)
-def _valid_rows(geo, in_w, channels, out_h, layout, dst, fill_row):
+def _valid_rows(geo, in_w, channels, out_h, layout, dst, fill, size):
     """Paint the rows wholly outside the valid rectangle; return the valid rows ``[r_lo, r_hi)``,
     the flat source index of row ``r_lo``'s span and the source step from one row to the next.
 
@@ -256,20 +381,20 @@ def _valid_rows(geo, in_w, channels, out_h, layout, dst, fill_row):
     if n_valid == 0:
         r_hi = r_lo
     for r in range(r_lo):
-        _fill_span(dst, r * row_len, fill_row, 0, row_len)
+        _fill_span(dst, r * row_len, fill, 0, row_len, size)
     for r in range(r_hi, out_h):
-        _fill_span(dst, r * row_len, fill_row, 0, row_len)
+        _fill_span(dst, r * row_len, fill, 0, row_len, size)
     step = geo[0] * in_w * channels
     return r_lo, r_hi, ((geo[0] * r_lo + geo[1]) * in_w + layout[3]) * channels, step
 
 
 @njit(inline="always", **_OPTS)
-def _fill_sides(dst, ob, fill_row, layout):
+def _fill_sides(dst, ob, fill, layout, size):
     """Paint the fill left and right of a valid row's span (row starting at flat index ``ob``)."""
     left, right, row_len = layout[1], layout[2], layout[4]
     if left > 0 or right < row_len:
-        _fill_span(dst, ob, fill_row, 0, left)
-        _fill_span(dst, ob + right, fill_row, right, row_len - right)
+        _fill_span(dst, ob, fill, 0, left, size)
+        _fill_span(dst, ob + right, fill, right, row_len - right, size)
 
 
 @njit(**_OPTS)
@@ -294,56 +419,53 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
     neg_row = _pattern_row(neg, n_valid if mode == 1 else 0)
     chan_row = _pattern_row(np.arange(channels).astype(np.uint64) * np.uint64(256), n_valid if mode == 2 else 0)
     n = n_valid * channels
+    S = np.uint64(src.ctypes.data)
+    D = np.uint64(dst.ctypes.data)
     if mode == 0 and _is_identity(geo, img.shape, out.shape):
         # Nothing moves (an erase alone, say): one flat copy, no per-row work.
-        for j in range(np.uint64(dst.size)):
-            dst[j] = src[j]
+        _move_bytes(D, S, np.uint64(dst.size))
         _boxes(out, boxes, nbox, boxcols)
         return
-    # Forward spans read a slice of the source row and write through flat unsigned indices.
-    # (Flat indices on the source as well were as fast while the rows go forwards, but ~8x
-    # slower for a vertical flip, whose source rows go backwards: LLVM's vectorised loop
-    # lost its footing on a base that falls by a row each time. Measured, 256x256x3.)
+    # Rows move through raw addresses (see _byte_op), a source row at a fixed step from the last.
+    pos_a = np.uint64(pos_row.ctypes.data)
+    neg_a = np.uint64(neg_row.ctypes.data)
     row_len = layout[4]
-    r_lo, r_hi, i0, step = _valid_rows(geo, in_w, channels, out_h, layout, dst, fill_row)
+    nb = np.uint64(n)
+    F = np.uint64(fill_row.ctypes.data)
+    r_lo, r_hi, i0, step = _valid_rows(geo, in_w, channels, out_h, layout, D, F, 1)
     for r in range(r_lo, r_hi):
         ob = r * row_len
-        _fill_sides(dst, ob, fill_row, layout)
+        _fill_sides(D, ob, F, layout, 1)
         o0 = ob + left
-        if mode == 0:
-            if c_sign == 1:
-                s = src[i0:i0 + n]
+        d_a = D + np.uint64(o0)
+        if c_sign == 1:
+            s_a = S + np.uint64(i0)
+            if mode == 0:
+                _move_bytes(d_a, s_a, nb)
+            elif mode == 1:
+                _addsat_bytes(d_a, s_a, pos_a, neg_a, nb)
+            elif channels == 3:
+                _lut3(src[i0:i0 + n], dst[o0:o0 + n], lut, n_valid)
+            else:
+                a = np.uint64(i0)
                 b = np.uint64(o0)
-                for j in range(np.uint64(n)):
-                    dst[b + j] = s[j]
+                for j in range(nb):
+                    dst[b + j] = lut_flat[chan_row[j] + np.uint64(src[a + j])]
+        else:
+            if channels == 3:
+                _flip3_u8(S, D, i0, o0, n_valid, mode == 1, pos_a, neg_a)
             else:
                 _copy_span(src, dst, i0, o0, n_valid, channels, c_sign)
-            i0 += step
-            continue
-        d = dst[o0:o0 + n]
-        if c_sign == -1:
-            _copy_span(src, dst, i0, o0, n_valid, channels, c_sign)
-            # In place on the span just written (still in L1); written with d
-            # alone so LLVM sees no aliasing and vectorises.
-            if mode == 1:
-                for j in range(np.uint64(n)):
-                    d[j] = _sub_sat(_add_sat(d[j], pos_row[j]), neg_row[j])
-            elif channels == 3:
-                _lut3(d, d, lut, n_valid)
-            else:
-                for j in range(np.uint64(n)):
-                    d[j] = lut_flat[chan_row[j] + np.uint64(d[j])]
-        else:
-            s = src[i0:i0 + n]
-            b = np.uint64(o0)
-            if mode == 1:
-                for j in range(np.uint64(n)):
-                    dst[b + j] = _sub_sat(_add_sat(s[j], pos_row[j]), neg_row[j])
-            elif channels == 3:
-                _lut3(s, dst[o0:o0 + n], lut, n_valid)
-            else:
-                for j in range(np.uint64(n)):
-                    dst[b + j] = lut_flat[chan_row[j] + np.uint64(s[j])]
+            # The colour map in place on the span just written (still in L1).
+            if mode == 1 and channels != 3:
+                _addsat_bytes(d_a, d_a, pos_a, neg_a, nb)
+            elif mode == 2:
+                d = dst[o0:o0 + n]
+                if channels == 3:
+                    _lut3(d, d, lut, n_valid)
+                else:
+                    for j in range(nb):
+                        d[j] = lut_flat[chan_row[j] + np.uint64(d[j])]
         i0 += step
     _boxes(out, boxes, nbox, boxcols)
 
@@ -365,10 +487,12 @@ def _render_f32(img, out, geo, scales, offsets, fill, boxes, nbox, boxcols):
         offset_rows[k] = _pattern_row(offsets[k], n_valid)
     n = n_valid * channels
     row_len = layout[4]
-    r_lo, r_hi, i0, step = _valid_rows(geo, in_w, channels, out_h, layout, dst, fill_row)
+    D = np.uint64(dst.ctypes.data)
+    F = np.uint64(fill_row.ctypes.data)
+    r_lo, r_hi, i0, step = _valid_rows(geo, in_w, channels, out_h, layout, D, F, 4)
     for r in range(r_lo, r_hi):
         ob = r * row_len
-        _fill_sides(dst, ob, fill_row, layout)
+        _fill_sides(D, ob, F, layout, 4)
         o0 = ob + left
         _copy_span(src, dst, i0, o0, n_valid, channels, c_sign)
         i0 += step

@@ -79,10 +79,13 @@ def test_erase_constant_and_random(dtype):
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
 @pytest.mark.parametrize("channels", [1, 3, 4])
-def test_kernel_equals_numpy_executor_on_random_plans(dtype, channels):
-    rng = np.random.default_rng(channels)
-    for trial in range(60):
-        h, w = rng.integers(1, 30, 2)
+@pytest.mark.parametrize("side, trials", [(30, 60), (140, 20)])
+def test_kernel_equals_numpy_executor_on_random_plans(dtype, channels, side, trials):
+    """Small images hit every short-row case (spans under one 32-byte vector, flips under one
+    block of 16 pixels); larger ones whole vectors and blocks with partial ones after them."""
+    rng = np.random.default_rng(channels + side)
+    for trial in range(trials):
+        h, w = rng.integers(1, side, 2)
         img = make_image(h=int(h), w=int(w), c=channels, dtype=dtype, seed=trial)
         ops = []
         for _ in range(rng.integers(1, 6)):
