@@ -1,6 +1,8 @@
 """``Transform.batch``: per-sample parameters, one parallel kernel over the stack."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import _program
@@ -143,14 +145,29 @@ def _run_program(pipe, prog, images, stack, masks, gen, gens, record):
 # with whatever runs next (the demo's small MLP trained ~2x slower beside them, measured).
 SERIAL_BYTES = 1 << 20
 
+# One parallel kernel at a time, process-wide. numba's "workqueue" threading layer (what numba
+# falls back to without OpenMP or TBB) aborts the whole process when two threads launch
+# parallel code at once, which a Loader with several workers would do; and with the other
+# layers two launches at once only oversubscribe the cores. A batch that finds the lock taken
+# renders on its own thread instead of waiting.
+_PARALLEL = threading.Lock()
+
+
+def _parallel(out):
+    """True (holding the lock: release it) when this batch should use the parallel kernel."""
+    return out.nbytes >= SERIAL_BYTES and _PARALLEL.acquire(blocking=False)
+
 
 def _render_u8_stack(stack, out, geo, mode, add, lut, fill, boxes, nbox, bcol):
     k = _plan.kernels()
-    if out.nbytes < SERIAL_BYTES:
+    if _parallel(out):
+        try:
+            k._render_u8_batch(stack, out, geo, mode, add, lut, fill, boxes, nbox, bcol)
+        finally:
+            _PARALLEL.release()
+    else:
         for i in range(len(out)):
             k._render_u8(stack[i], out[i], geo[i], mode[i], add[i], lut[i], fill[i], boxes[i], nbox[i], bcol[i])
-    else:
-        k._render_u8_batch(stack, out, geo, mode, add, lut, fill, boxes, nbox, bcol)
 
 
 def _render_batch(plans, stack, out):
@@ -192,10 +209,13 @@ def _render_batch(plans, stack, out):
             # Missing steps are identities (x * 1 + 0), exact in float32.
             for j, (s, o) in enumerate(pl.colour or []):
                 scales[i, j], offsets[i, j] = s, o
-        if out.nbytes < SERIAL_BYTES:
+        if _parallel(out):
+            try:
+                k._render_f32_batch(stack, out, geo, scales, offsets, fill, boxes, nbox, boxcols)
+            finally:
+                _PARALLEL.release()
+        else:
             for i in range(n):
                 k._render_f32(stack[i], out[i], geo[i], scales[i], offsets[i], fill[i], boxes[i], nbox[i], boxcols[i])
-        else:
-            k._render_f32_batch(stack, out, geo, scales, offsets, fill, boxes, nbox, boxcols)
     for i, (_, later) in enumerate(inside):
         _plan._paste(out[i], later)

@@ -349,3 +349,30 @@ def test_cached_numba_code_calls_only_code_from_its_own_file():
                     assert target.py_func.__module__ == module.__name__
             checked += 1
     assert checked >= 10   # _kernels and _seeds hold the compiled code
+
+
+def test_batches_from_many_threads_at_once_are_safe_on_any_threading_layer(tmp_path):
+    """numba's workqueue layer aborts the process when two threads launch parallel code at once;
+    large batches from several threads (a Loader with workers) must neither crash nor differ."""
+    import subprocess
+    import sys
+    import textwrap
+    code = textwrap.dedent("""
+        import threading, numba, numpy as np, augkit as A
+        imgs = np.random.default_rng(0).integers(0, 256, (6, 300, 310, 3), dtype=np.uint8)  # > 1 MiB out
+        pipe = A.Compose([A.RandomCrop(290, 300), A.HorizontalFlip(), A.Tint()])
+        want = pipe.batch(imgs, rng=(1,))["image"]
+        bad = []
+        def work():
+            for _ in range(6):
+                if not np.array_equal(pipe.batch(imgs, rng=(1,))["image"], want):
+                    bad.append(1)
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        print(numba.threading_layer(), len(bad))
+    """)
+    env = dict(__import__("os").environ, NUMBA_THREADING_LAYER="workqueue", NUMBA_NUM_THREADS="2")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["workqueue", "0"], done.stdout
