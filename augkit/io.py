@@ -2,9 +2,9 @@
 
 :func:`read_image` decodes a file into an array augkit accepts (EXIF
 orientation applied, unusual modes converted); :func:`write_image` encodes an
-array to a file *atomically*: it encodes in memory, writes the bytes to a
-temporary file in the same folder and renames it into place, so a killed
-process never leaves a truncated image under the final name.
+array to a file *atomically*: it encodes into a new temporary file in the
+same folder and renames it into place, so a killed process never leaves a
+truncated image under the final name.
 
 Examples
 --------
@@ -17,9 +17,9 @@ Examples
 """
 from __future__ import annotations
 
-import io
 import itertools
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -151,17 +151,23 @@ def _open_temporary(path: str):
             continue
 
 
-def _replace_with_bytes(path, data) -> Path:
-    """Write ``data`` (bytes-like) to a temporary file beside ``path``, then rename it into place."""
+def atomic_write(path, write) -> Path:
+    """Call ``write(binary_file)`` on a new temporary file beside ``path``, then rename it into place.
+
+    A crash or kill at any moment leaves either the old file or the new one
+    under ``path``, never a truncated one; when ``write`` raises, the
+    temporary file is removed and the old file kept. (Nothing is fsync'ed:
+    this guards against a killed process, not against a power cut.)
+
+    ``write`` gets a real file rather than an in-memory buffer so that
+    Pillow's encoders write straight to its descriptor, which they do with
+    the GIL released (encoding into a ``BytesIO`` holds it throughout).
+    """
     path = os.fspath(path)
     fd, tmp = _open_temporary(path)
     try:
-        try:
-            view = memoryview(data).cast("B")
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        with open(fd, "wb") as fh:
+            write(fh)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -170,19 +176,6 @@ def _replace_with_bytes(path, data) -> Path:
             pass
         raise
     return Path(path)
-
-
-def atomic_write(path, write) -> Path:
-    """Call ``write(binary_file)`` on an in-memory buffer, then store its bytes at ``path`` atomically.
-
-    The bytes go to a temporary file beside ``path`` that is then renamed
-    into place, so a crash or kill at any moment leaves either the old file
-    or the new one, never a truncated one. (Nothing is fsync'ed: this guards
-    against a killed process, not against a power cut.)
-    """
-    buffer = io.BytesIO()
-    write(buffer)
-    return _replace_with_bytes(path, buffer.getbuffer())
 
 
 def write_image(array, path, quality=None) -> Path:
@@ -217,5 +210,4 @@ def write_image(array, path, quality=None) -> Path:
 def copy_file(src, dst) -> Path:
     """Copy the bytes of ``src`` to ``dst`` atomically (temporary name, then rename)."""
     with open(src, "rb") as source:
-        data = source.read()
-    return _replace_with_bytes(dst, data)
+        return atomic_write(dst, lambda fh: shutil.copyfileobj(source, fh))

@@ -1,10 +1,12 @@
 """augkit.io: atomic writes (temporary names, clean-up, concurrency) and read-only decoding."""
+import io
 import itertools
 import os
 import threading
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import augkit.io as aio
 from augkit.io import TMP_SUFFIX, atomic_write, copy_file, read_image, write_image
@@ -76,3 +78,15 @@ def test_read_image_is_writable_and_decode_matches_it(tmp_path):
     decoded = aio._decode(tmp_path / "a.png", "RGB")
     np.testing.assert_array_equal(decoded, read)
     np.testing.assert_array_equal(read, image)
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".webp", ".tif", ".bmp", ".gif"])
+def test_write_image_bytes_are_those_of_an_in_memory_encode(tmp_path, ext):
+    # write_image encodes straight into its temporary file (Pillow then writes with the GIL
+    # released); the bytes must be exactly what encoding into memory gives
+    image = np.random.default_rng(4).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    fmt = aio.pillow_format(ext)
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format=fmt, **({"quality": 90} if fmt in ("JPEG", "WEBP") else {}))
+    assert write_image(image, tmp_path / f"x{ext}", quality=90).read_bytes() == buffer.getvalue()
+    assert _names(tmp_path) == [f"x{ext}"]
