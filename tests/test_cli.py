@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 import augkit as A
+import augkit.cli as cli
 from augkit.cli import main
 from augkit.io import read_image
 
@@ -88,15 +89,18 @@ def test_augment_end_to_end(src, tmp_path, capsys):
                                           read_image(dst / entry["output"], mode=None))
 
 
-def test_outputs_byte_identical_for_any_workers_and_reruns(src, tmp_path, capsys):
+@pytest.mark.parametrize("fmt", ["webp", "jpg"])
+def test_outputs_byte_identical_for_any_workers_and_reruns(src, tmp_path, capsys, fmt):
+    # one worker runs on the calling thread, more on a thread pool: the same bytes (outputs
+    # and manifest) either way
     runs = []
     for name, workers in (("w1", "1"), ("w3", "3")):
-        main(["augment", str(src), str(tmp_path / name), "--copies", "2", "--workers", workers, "--format", "webp"])
+        main(["augment", str(src), str(tmp_path / name), "--copies", "2", "--workers", workers, "--format", fmt])
         runs.append(_checksums(tmp_path / name))
     assert runs[0] == runs[1]
-    assert len([k for k in runs[0] if k.endswith(".webp")]) == 10
+    assert len([k for k in runs[0] if k.endswith(f".{fmt}")]) == 10
     # a re-run skips everything and leaves every byte as it was
-    assert main(["augment", str(src), str(tmp_path / "w1"), "--copies", "2", "--format", "webp"]) == 1
+    assert main(["augment", str(src), str(tmp_path / "w1"), "--copies", "2", "--format", fmt]) == 1
     assert "0 processed (0 outputs), 5 skipped, 3 failed" in capsys.readouterr().err
     assert _checksums(tmp_path / "w1") == runs[0]
 
@@ -177,6 +181,39 @@ def test_sigterm_stops_cleanly_with_status_130_and_resumes(tmp_path, capsys):
         assert read_image(dst / out).shape == (128, 128, 3)
     assert main(command[3:]) == 0
     assert int(re.search(r"(\d+) skipped", capsys.readouterr().err).group(1)) > 0
+    assert main(["augment", str(src), str(clean), "--copies", "2", "-q"]) == 0
+    assert _checksums(dst) == _checksums(clean)
+
+
+@pytest.mark.parametrize("workers, signum", [("1", signal.SIGTERM), ("1", signal.SIGINT), ("2", signal.SIGINT)])
+def test_a_signal_finishes_the_images_in_hand_then_stops_with_130(tmp_path, capsys, monkeypatch, workers, signum):
+    src, dst, clean = tmp_path / "src", tmp_path / "out", tmp_path / "clean"
+    src.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(64):
+        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(src / f"n{i:02d}.png")
+    real_process, calls, main_pid = cli._process, [], os.getpid()
+
+    def process(job, *context):  # runs on a worker thread, or on the main thread with one worker
+        calls.append(job[0])
+        if len(calls) == 2:  # Ctrl-C or SIGTERM while the second image is in hand
+            os.kill(main_pid, signum)
+        return real_process(job, *context)
+
+    monkeypatch.setattr(cli, "_process", process)
+    assert main(["augment", str(src), str(dst), "--copies", "2", "--workers", workers]) == 130
+    assert "interrupted after" in capsys.readouterr().err
+    assert not [p for p in dst.rglob("*") if p.name.startswith(".")]  # nothing half-written
+    listed = [e["output"] for e in _manifest(dst)]
+    assert len(listed) == len(set(listed))
+    if workers == "1":
+        assert len(listed) == 4  # the image in hand was finished, no other started
+    assert 4 <= len(listed) < 128
+    for out in listed:
+        assert read_image(dst / out).shape == (16, 16, 3)
+    monkeypatch.setattr(cli, "_process", real_process)
+    assert main(["augment", str(src), str(dst), "--copies", "2"]) == 0
+    assert int(re.search(r"(\d+) skipped", capsys.readouterr().err).group(1)) == len(listed) // 2
     assert main(["augment", str(src), str(clean), "--copies", "2", "-q"]) == 0
     assert _checksums(dst) == _checksums(clean)
 
@@ -285,3 +322,4 @@ def test_python_dash_m_entry_point():
     result = subprocess.run([sys.executable, "-m", "augkit", "augment", "--help"], capture_output=True, text=True,
                             env={**os.environ, "COLUMNS": "100"})
     assert result.returncode == 0 and "--include-original" in result.stdout
+
