@@ -16,15 +16,24 @@ float32, exactly as the unfused transforms do one after another.
 
 Why the code looks the way it does (measured on the project machine, 256x256x3):
 
-- Flat ``uint64`` indices: numba adds negative-index wraparound to signed
-  indices, which stops LLVM from vectorising; unsigned indices let the
-  reversed-row copy of a flip run at copy speed (~10 us instead of ~100 us).
-- Explicit loops instead of slice assignment: slice copies go through memcpy,
-  which is several times slower on this CPU when source and destination sit
-  at certain distances apart.
+- The uint8 row loop moves bytes through small intrinsics on raw addresses
+  (:func:`_byte_op`: 32-byte copies and saturating adds, an overlapping last
+  vector, then bytes), never through an array slice per row (each slice costs
+  a pair of reference-counting calls: ~8 us of a flip went to them) nor
+  through a loop left to LLVM's vectoriser, which guards its vector loop with
+  a no-overlap check hoisted out of the row loop; for rows read bottom-up (a
+  vertical flip) the check always failed and the copy went a byte at a time,
+  ~8x slower.
+- Flat ``uint64`` indices where indices remain: numba adds negative-index
+  wraparound to signed indices, which stops LLVM from vectorising.
+- No slice assignment or ``np.copyto``: those go through memcpy, which is
+  several times slower on this CPU when source and destination sit at certain
+  distances apart.
 - LLVM's saturating ``uadd.sat``/``usub.sat`` on bytes: numba widens uint8
   arithmetic to int64 (4 lanes per vector); the intrinsics keep 32 lanes, and
-  a tint costs ~14 us instead of ~55 us.
+  a tint costs a few microseconds instead of ~55 us.
+- Horizontal flips of 3-byte pixels: 16 pixels at a time with byte shuffles
+  (:func:`_reverse16x3_op`), with a tint applied in the same pass.
 
 This module is imported lazily (first render), so ``import augkit`` compiles
 nothing; ``cache=True`` keeps compiled code on disk between processes.
@@ -39,8 +48,6 @@ calls compiled code from another module).
 
 Flat pipelines, sampled, planned and rendered in one call
 ----------------------------------------------------------
-numba code for flat pipelines of the built-in transforms: sampling, planning and rendering in one call.
-
 A flat pipeline (one built-in transform, or a :class:`~augkit.Compose` whose
 children are all built-in transforms) is described by a few arrays (see
 :mod:`augkit._program`): per transform a kind code, its probability, a row of
