@@ -140,32 +140,45 @@ def _run_program(pipe, prog, images, stack, masks, gen, gens, record):
     return result
 
 
-# Below this many output bytes a batch renders on the calling thread: waking numba's thread
-# pool for a few small images costs more than it saves, and its spinning threads then compete
-# with whatever runs next (the demo's small MLP trained ~2x slower beside them, measured).
+# Below this many output bytes a batch runs on the calling thread alone (numba's parallel
+# kernel with one thread: one compiled call for the whole stack, ~3x faster than a call per
+# image for 64 small ones): waking numba's thread pool for a few small images costs more than
+# it saves, and its spinning threads then compete with whatever runs next (the demo's small
+# MLP trained ~2x slower beside them, measured).
 SERIAL_BYTES = 1 << 20
 
-# One parallel kernel at a time, process-wide. numba's "workqueue" threading layer (what numba
-# falls back to without OpenMP or TBB) aborts the whole process when two threads launch
-# parallel code at once, which a Loader with several workers would do; and with the other
-# layers two launches at once only oversubscribe the cores. A batch that finds the lock taken
-# renders on its own thread instead of waiting.
+# One parallel kernel launch at a time, process-wide. numba's "workqueue" threading layer (what
+# numba falls back to without OpenMP or TBB) aborts the whole process when two threads launch
+# parallel code at once, which a Loader with several workers would do; with the other layers
+# two launches at once only oversubscribe the cores. A batch that finds the lock taken renders
+# on its own thread, one image at a time, instead of waiting.
 _PARALLEL = threading.Lock()
 
 
-def _parallel(out):
-    """True (holding the lock: release it) when this batch should use the parallel kernel."""
-    return out.nbytes >= SERIAL_BYTES and _PARALLEL.acquire(blocking=False)
+def _launch(kernel, out, *args):
+    """Run ``kernel(*args)`` (a parallel batch kernel writing ``out``) if no other thread is in
+    one; on one thread for small outputs. False when the caller must render image by image."""
+    if not _PARALLEL.acquire(blocking=False):
+        return False
+    try:
+        if out.nbytes >= SERIAL_BYTES:
+            kernel(*args)
+        else:
+            import numba
+            threads = numba.get_num_threads()
+            numba.set_num_threads(1)      # per calling thread in numba
+            try:
+                kernel(*args)
+            finally:
+                numba.set_num_threads(threads)
+    finally:
+        _PARALLEL.release()
+    return True
 
 
 def _render_u8_stack(stack, out, geo, mode, add, lut, fill, boxes, nbox, bcol):
     k = _plan.kernels()
-    if _parallel(out):
-        try:
-            k._render_u8_batch(stack, out, geo, mode, add, lut, fill, boxes, nbox, bcol)
-        finally:
-            _PARALLEL.release()
-    else:
+    if not _launch(k._render_u8_batch, out, stack, out, geo, mode, add, lut, fill, boxes, nbox, bcol):
         for i in range(len(out)):
             k._render_u8(stack[i], out[i], geo[i], mode[i], add[i], lut[i], fill[i], boxes[i], nbox[i], bcol[i])
 
@@ -209,12 +222,7 @@ def _render_batch(plans, stack, out):
             # Missing steps are identities (x * 1 + 0), exact in float32.
             for j, (s, o) in enumerate(pl.colour or []):
                 scales[i, j], offsets[i, j] = s, o
-        if _parallel(out):
-            try:
-                k._render_f32_batch(stack, out, geo, scales, offsets, fill, boxes, nbox, boxcols)
-            finally:
-                _PARALLEL.release()
-        else:
+        if not _launch(k._render_f32_batch, out, stack, out, geo, scales, offsets, fill, boxes, nbox, boxcols):
             for i in range(n):
                 k._render_f32(stack[i], out[i], geo[i], scales[i], offsets[i], fill[i], boxes[i], nbox[i], boxcols[i])
     for i, (_, later) in enumerate(inside):

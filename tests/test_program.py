@@ -361,12 +361,17 @@ def test_batches_from_many_threads_at_once_are_safe_on_any_threading_layer(tmp_p
         import threading, numba, numpy as np, augkit as A
         imgs = np.random.default_rng(0).integers(0, 256, (6, 300, 310, 3), dtype=np.uint8)  # > 1 MiB out
         pipe = A.Compose([A.RandomCrop(290, 300), A.HorizontalFlip(), A.Tint()])
+        small = imgs[:, :40, :50]                                  # < 1 MiB out: one thread
+        small_pipe = A.Compose([A.RandomCrop(30, 40), A.HorizontalFlip(), A.Tint()])
         want = pipe.batch(imgs, rng=(1,))["image"]
+        want_small = small_pipe.batch(small, rng=(2,))["image"]
         bad = []
         def work():
             for _ in range(6):
                 if not np.array_equal(pipe.batch(imgs, rng=(1,))["image"], want):
                     bad.append(1)
+                if not np.array_equal(small_pipe.batch(small, rng=(2,))["image"], want_small):
+                    bad.append(2)
         threads = [threading.Thread(target=work) for _ in range(4)]
         [t.start() for t in threads]
         [t.join() for t in threads]
