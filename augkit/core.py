@@ -24,6 +24,18 @@ REGISTRY: dict[str, type] = {}
 SETTINGS_VERSION = [0]
 
 
+_SEEDS = None
+
+
+def _fast_seeds():
+    """:mod:`augkit._seeds`, imported on first use (it imports numba; ``import augkit`` must not)."""
+    global _SEEDS
+    if _SEEDS is None:
+        from . import _seeds
+        _SEEDS = _seeds
+    return _SEEDS
+
+
 def resolve_rng(rng, fallback=None):
     """A ``numpy.random.Generator`` from ``rng``.
 
@@ -37,9 +49,10 @@ def resolve_rng(rng, fallback=None):
     if isinstance(rng, np.random.Generator):
         return rng
     if type(rng) is tuple or type(rng) is list:
-        # The common case, (seed, epoch, index) of plain ints, without the slower ABC checks.
+        # The common case, (seed, epoch, index) of plain ints, without the slower ABC checks,
+        # seeded by augkit._seeds (the same draws as numpy's SeedSequence, a third of the cost).
         if rng and all(type(v) is int and v >= 0 for v in rng):
-            return np.random.Generator(np.random.PCG64(np.random.SeedSequence(rng)))
+            return _fast_seeds().generator(rng)
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         if rng < 0:
             raise ValueError(f"rng must be a non-negative int, a sequence of them or a Generator, got {rng}")

@@ -425,3 +425,17 @@ def test_session_gives_the_same_batches_keeps_one_pool_and_shuts_down():
     assert not [t for t in threading.enumerate() if t.name.startswith("augkit-loader")]
     with Loader(ds, batch_size=3, seed=5, workers=0).session() as epochs:   # no threads at all
         np.testing.assert_array_equal(next(iter(epochs(2)))[0], want[2][0][0])
+
+
+def test_rng_sequences_draw_exactly_like_default_rng():
+    """rng=(seed, epoch, index) goes through augkit._seeds on every call: the same draws as numpy."""
+    from augkit.core import resolve_rng
+
+    rng = np.random.default_rng(5)
+    cases = [(0, 0), [3, 1, 4], (7,), [2 ** 32 - 1, 2 ** 32 - 1], (1, 2 ** 32), (2 ** 40, 1, 2), (0, 0, 0, 0, 9)]
+    cases += [tuple(int(v) for v in rng.integers(0, 2 ** 32, k)) for k in (2, 3, 3, 4)]
+    for seq in cases:
+        gen, ref = resolve_rng(seq), np.random.default_rng(seq)
+        assert gen.integers(0, 2 ** 63, 3).tolist() == ref.integers(0, 2 ** 63, 3).tolist(), seq
+        assert gen.random(5).tolist() == ref.random(5).tolist(), seq
+        assert gen.spawn(1)[0].random() == ref.spawn(1)[0].random(), seq
