@@ -262,7 +262,8 @@ def test_fast_generators_draw_exactly_like_default_rng():
 
     rng = np.random.default_rng(11)
     cases = [((0, 0), [0, 1, 2]), ((5,), [7]), ((3, 1, 4, 1, 5), [9, 2 ** 32 - 1]), ((2 ** 32 - 1, 0), [0]),
-             ((2 ** 40, 3), [1, 2]), ((1, 2), [2 ** 33])]  # the last two take numpy's own path
+             ((2 ** 40, 3), [1, 2]), ((7302550453602598619, 2 ** 64 + 5, 2 ** 32), [0, 4]),  # several words each
+             ((1, 2), [2 ** 33])]  # an index of two words: numpy's own path
     cases += [(tuple(int(v) for v in rng.integers(0, 2 ** 32, k)), rng.integers(0, 2 ** 32, 5)) for k in (1, 2, 3, 4)]
     for prefix, indices in cases:
         for gen, i in zip(generators(prefix, indices), indices):
@@ -432,10 +433,13 @@ def test_rng_sequences_draw_exactly_like_default_rng():
     from augkit.core import resolve_rng
 
     rng = np.random.default_rng(5)
-    cases = [(0, 0), [3, 1, 4], (7,), [2 ** 32 - 1, 2 ** 32 - 1], (1, 2 ** 32), (2 ** 40, 1, 2), (0, 0, 0, 0, 9)]
+    cases = [(0, 0), [3, 1, 4], (7,), [2 ** 32 - 1, 2 ** 32 - 1], (1, 2 ** 32), (2 ** 40, 1, 2), (0, 0, 0, 0, 9),
+             [0, 7302550453602598619, 0], (2 ** 96 + 3, 0, 2 ** 33 + 1)]   # augment's (seed, path key, copy)
     cases += [tuple(int(v) for v in rng.integers(0, 2 ** 32, k)) for k in (2, 3, 3, 4)]
     for seq in cases:
         gen, ref = resolve_rng(seq), np.random.default_rng(seq)
         assert gen.integers(0, 2 ** 63, 3).tolist() == ref.integers(0, 2 ** 63, 3).tolist(), seq
         assert gen.random(5).tolist() == ref.random(5).tolist(), seq
         assert gen.spawn(1)[0].random() == ref.spawn(1)[0].random(), seq
+    from augkit._seeds import _Words
+    assert isinstance(resolve_rng([0, 7302550453602598619, 0]).bit_generator.seed_seq, _Words)  # the fast path
