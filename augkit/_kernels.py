@@ -375,9 +375,10 @@ def _layout(geo, out_w, channels):
 
 
 @njit(inline="always", **_OPTS)
-def _valid_rows(geo, in_w, channels, out_h, layout, dst, fill, size):
-    """Paint the rows wholly outside the valid rectangle; return the valid rows ``[r_lo, r_hi)``,
-    the flat source index of row ``r_lo``'s span and the source step from one row to the next.
+def _valid_rows(geo, in_w, channels, out_h, layout, dst, fill_row):
+    """Paint the rows wholly outside the valid rectangle of ``dst`` (flat) with ``fill_row``;
+    return the two arrays' addresses, the valid rows ``[r_lo, r_hi)``, the flat source index
+    of row ``r_lo``'s span and the source step from one row to the next.
 
     The valid rows then walk the source with a fixed step (see the kernels):
     measured on 64 images out of cache, 10-25 % faster than checking each row.
@@ -387,21 +388,26 @@ def _valid_rows(geo, in_w, channels, out_h, layout, dst, fill, size):
     r_hi = min(max(geo[3], r_lo), out_h)
     if n_valid == 0:
         r_hi = r_lo
+    D = np.uint64(dst.ctypes.data)
+    F = np.uint64(fill_row.ctypes.data)
     for r in range(r_lo):
-        _fill_span(dst, r * row_len, fill, 0, row_len, size)
+        _fill_span(D, r * row_len, F, 0, row_len, dst.itemsize)
     for r in range(r_hi, out_h):
-        _fill_span(dst, r * row_len, fill, 0, row_len, size)
+        _fill_span(D, r * row_len, F, 0, row_len, dst.itemsize)
     step = geo[0] * in_w * channels
-    return r_lo, r_hi, ((geo[0] * r_lo + geo[1]) * in_w + layout[3]) * channels, step
+    return D, F, r_lo, r_hi, ((geo[0] * r_lo + geo[1]) * in_w + layout[3]) * channels, step
 
 
 @njit(inline="always", **_OPTS)
-def _fill_sides(dst, ob, fill, layout, size):
-    """Paint the fill left and right of a valid row's span (row starting at flat index ``ob``)."""
+def _row_start(D, F, r, layout, size):
+    """Paint the fill left and right of valid row ``r``'s span (image at address ``D``, fill
+    pattern at ``F``, items of ``size`` bytes); return the flat index where the span starts."""
     left, right, row_len = layout[1], layout[2], layout[4]
+    ob = r * row_len
     if left > 0 or right < row_len:
-        _fill_span(dst, ob, fill, 0, left, size)
-        _fill_span(dst, ob + right, fill, right, row_len - right, size)
+        _fill_span(D, ob, F, 0, left, size)
+        _fill_span(D, ob + right, F, right, row_len - right, size)
+    return ob + left
 
 
 @njit(**_OPTS)
@@ -412,7 +418,7 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
     dst = out.reshape(-1)
     lut_flat = lut.reshape(-1)
     layout = _layout(geo, out_w, channels)
-    n_valid, left, c_sign = layout[0], layout[1], geo[4]
+    n_valid, c_sign = layout[0], geo[4]
     fill_row = _pattern_row(fill, out_w)
     # clip(x + k) == saturating (x + pos) then saturating (- neg), all in bytes.
     pos = np.empty(channels, np.uint8)
@@ -436,14 +442,10 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
     # Rows move through raw addresses (see _byte_op), a source row at a fixed step from the last.
     pos_a = np.uint64(pos_row.ctypes.data)
     neg_a = np.uint64(neg_row.ctypes.data)
-    row_len = layout[4]
     nb = np.uint64(n)
-    F = np.uint64(fill_row.ctypes.data)
-    r_lo, r_hi, i0, step = _valid_rows(geo, in_w, channels, out_h, layout, D, F, 1)
+    D, F, r_lo, r_hi, i0, step = _valid_rows(geo, in_w, channels, out_h, layout, dst, fill_row)
     for r in range(r_lo, r_hi):
-        ob = r * row_len
-        _fill_sides(D, ob, F, layout, 1)
-        o0 = ob + left
+        o0 = _row_start(D, F, r, layout, 1)
         d_a = D + np.uint64(o0)
         if c_sign == 1:
             s_a = S + np.uint64(i0)
@@ -484,7 +486,7 @@ def _render_f32(img, out, geo, scales, offsets, fill, boxes, nbox, boxcols):
     src = img.reshape(-1)
     dst = out.reshape(-1)
     layout = _layout(geo, out_w, channels)
-    n_valid, left, c_sign = layout[0], layout[1], geo[4]
+    n_valid, c_sign = layout[0], geo[4]
     fill_row = _pattern_row(fill, out_w)
     steps = scales.shape[0]
     scale_rows = np.empty((steps, max(n_valid, 1) * channels), np.float32)
@@ -493,14 +495,9 @@ def _render_f32(img, out, geo, scales, offsets, fill, boxes, nbox, boxcols):
         scale_rows[k] = _pattern_row(scales[k], n_valid)
         offset_rows[k] = _pattern_row(offsets[k], n_valid)
     n = n_valid * channels
-    row_len = layout[4]
-    D = np.uint64(dst.ctypes.data)
-    F = np.uint64(fill_row.ctypes.data)
-    r_lo, r_hi, i0, step = _valid_rows(geo, in_w, channels, out_h, layout, D, F, 4)
+    D, F, r_lo, r_hi, i0, step = _valid_rows(geo, in_w, channels, out_h, layout, dst, fill_row)
     for r in range(r_lo, r_hi):
-        ob = r * row_len
-        _fill_sides(D, ob, F, layout, 4)
-        o0 = ob + left
+        o0 = _row_start(D, F, r, layout, 4)
         _copy_span(src, dst, i0, o0, n_valid, channels, c_sign)
         i0 += step
         d = dst[o0:o0 + n]
@@ -836,20 +833,18 @@ def plan_u8(kinds, probs, cfg, fills, uoff, top, u, prow, shapes, h, w, c,
 # ---------------------------------------------------------------- entry points
 
 @njit(**_OPTS)
-def run_u8(img, kinds, probs, cfg, fills, uoff, top, u, width, maxb):
+def run_u8(img, kinds, probs, cfg, fills, uoff, top, u, maxb, prow, meta):
     """One call: sample, plan and render; returns the output, or an empty array when the
-    general path must take over (call :func:`sample_batch` on the same ``u`` to see why)."""
+    general path must take over. The parameters land in ``prow`` and ``meta`` (as in
+    :func:`plan_u8`) either way: what the caller records, or hands to the general path."""
     h, w, c = img.shape
-    n = kinds.shape[0]
-    prow = np.empty((n, width), np.float64)
-    shapes = np.empty((n, 2), np.int64)
+    shapes = np.empty((kinds.shape[0], 2), np.int64)
     geo = np.empty(8, np.int64)
     add = np.empty(c, np.int64)
     lut = np.empty((c, 256), np.uint8)
     fill = np.empty(c, np.uint8)
     boxes = np.empty((max(maxb, 1), 4), np.int64)
     bcol = np.empty((max(maxb, 1), c), np.uint8)
-    meta = np.empty(7, np.int64)
     plan_u8(kinds, probs, cfg, fills, uoff, top, u, prow, shapes, h, w, c, geo, add, lut, fill, boxes, bcol, meta)
     if meta[0] != OK:
         return np.empty((0, 0, c), np.uint8)

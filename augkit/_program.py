@@ -31,6 +31,7 @@ def fused():
 
 
 OK, FALLBACK, TOO_SMALL = 0, 1, 2   # as in augkit._kernels
+ERASE = 7                            # BoxErase's kind code there
 _EMPTY = np.zeros(0, np.float64)
 _NOT_FLAT = object()
 
@@ -92,7 +93,7 @@ def _cfg_row(t):
 def _row_width(leaves, channels):
     width = max(3, 1 + 2 * channels)
     for t in leaves:
-        if t.kind == 7:
+        if t.kind == ERASE:
             width = max(width, 3 + 4 * t.count[1])
     return width
 
@@ -120,7 +121,7 @@ class Program:
             offset += t.n_uniforms(channels)
         self.k = offset
         self.width = _row_width(leaves, channels)
-        self.maxb = sum(t.count[1] for t in leaves if t.kind == 7)
+        self.maxb = sum(t.count[1] for t in leaves if t.kind == ERASE)
         self.args = (self.kinds, self.probs, self.cfg, self.fills, self.uoff, self.top)
 
     # -------------------------------------------------- single images
@@ -128,10 +129,12 @@ class Program:
         return gen.random(self.k) if self.k else _EMPTY
 
     def run_u8(self, img3, u):
-        """Sample, plan and render a uint8 image in one compiled call; None when the general path
-        must take over (sampling ``u`` again with :meth:`sample` says why: it is a pure function)."""
-        out = fused().run_u8(img3, *self.args, u, self.width, self.maxb)
-        return out if out.shape[0] else None
+        """Sample, plan and render a uint8 image in one compiled call: ``(output or None, meta,
+        params rows)``, None when the general path must take over (``meta`` says why)."""
+        meta = np.empty(7, np.int64)
+        prow = np.empty((len(self.leaves), self.width), np.float64)
+        out = fused().run_u8(img3, *self.args, u, self.maxb, prow, meta)
+        return (out if out.shape[0] else None), meta, prow
 
     def sample(self, u, shape):
         """Sample only: (meta, params rows) with meta laid out as in :func:`augkit._kernels.plan_u8`."""

@@ -184,13 +184,14 @@ class Transform:
             # A flat pipeline of built-ins: one block of uniforms, then compiled code.
             u = prog.uniforms(gen)
             if mask is None and bboxes is None and keypoints is None and img3.dtype == np.uint8:
-                out_img = prog.run_u8(img3, u)
+                out_img, meta, prow = prog.run_u8(img3, u)
                 if out_img is not None:
                     result = {"image": out_img if image.ndim == 3 else out_img.reshape(out_img.shape[:2])}
                     if record:
-                        result["params"] = prog.records(*prog.sample(u, img3.shape), img3.shape)[0]
+                        result["params"] = prog.records(meta, prow, img3.shape)[0]
                     return result
-            meta, prow = prog.sample(u, img3.shape)
+            else:
+                meta, prow = prog.sample(u, img3.shape)
             if meta[0] == _program.TOO_SMALL:
                 prog.raise_too_small(meta, prow, img3.shape)
             rec, steps = prog.records(meta, prow, img3.shape)

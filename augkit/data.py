@@ -436,9 +436,7 @@ class Loader:
 
     def epoch(self, epoch):
         """An iterator over the batches of ``epoch``."""
-        epoch = _check_count(epoch, "Loader", "epoch", 0)
-        if hasattr(self.dataset, "set_epoch"):
-            self.dataset.set_epoch(epoch)
+        epoch = self._begin(epoch)
         if self.workers == 0:
             batches, load = self._plan(epoch)
             return map(load, batches)
@@ -463,6 +461,13 @@ class Loader:
         True
         """
         return _Session(self)
+
+    def _begin(self, epoch):
+        """Check ``epoch`` and tell the dataset (``set_epoch``), as every epoch starts."""
+        epoch = _check_count(epoch, "Loader", "epoch", 0)
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(epoch)
+        return epoch
 
     def _plan(self, epoch):
         order = self.order(epoch)
@@ -510,13 +515,9 @@ class _Session:
         return False
 
     def __call__(self, epoch):
-        loader = self.loader
-        if loader.workers == 0:
-            return loader.epoch(epoch)
-        epoch = _check_count(epoch, "Loader", "epoch", 0)
-        if hasattr(loader.dataset, "set_epoch"):
-            loader.dataset.set_epoch(epoch)
-        return self._run(epoch)
+        if self.loader.workers == 0:
+            return self.loader.epoch(epoch)
+        return self._run(self.loader._begin(epoch))
 
     def _start(self, epoch):
         # One task per batch, not per item: a future costs ~10-20 us of Python,

@@ -123,22 +123,33 @@ def test_resume_repairs_every_kill_state(src, tmp_path):
     assert len(_manifest(dst)) == 10 and len({e["output"] for e in _manifest(dst)}) == 10
 
 
-def test_resume_after_a_real_kill(tmp_path, capsys):
-    src, dst, clean = tmp_path / "src", tmp_path / "out", tmp_path / "clean"
+def _noise_folder(src, seed, n=60):
+    """``n`` 128x128 PNGs of incompressible noise: slow enough to encode that a signal lands mid-run."""
     (src / "noise").mkdir(parents=True)
-    rng = np.random.default_rng(1)
-    for i in range(60):  # incompressible noise: slow enough to encode that the kill lands mid-run
+    rng = np.random.default_rng(seed)
+    for i in range(n):
         Image.fromarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(src / "noise" / f"n{i:03d}.png",
                                                                                 compress_level=0)
-    command = [sys.executable, "-m", "augkit", "augment", str(src), str(dst), "--workers", "1", "--copies", "2"]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _signal_mid_run(command, dst, signum, **popen):
+    """Start ``command`` and send it ``signum`` once its manifest lists 3 outputs; the process."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, **popen)
     manifest = dst / "manifest.jsonl"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
         if manifest.exists() and manifest.read_text().count("\n") >= 3:
-            proc.send_signal(signal.SIGKILL)
+            proc.send_signal(signum)
             break
         time.sleep(0.002)
+    return proc
+
+
+def test_resume_after_a_real_kill(tmp_path, capsys):
+    src, dst, clean = tmp_path / "src", tmp_path / "out", tmp_path / "clean"
+    _noise_folder(src, seed=1)
+    command = [sys.executable, "-m", "augkit", "augment", str(src), str(dst), "--workers", "1", "--copies", "2"]
+    proc = _signal_mid_run(command, dst, signal.SIGKILL, stderr=subprocess.DEVNULL)
     assert proc.wait(30) == -signal.SIGKILL, "the run ended before it could be killed"
     made = [p for p in dst.rglob("*_aug*.png") if not p.name.startswith(".")]
     assert 0 < len(made) < 120
@@ -155,20 +166,9 @@ def test_resume_after_a_real_kill(tmp_path, capsys):
 
 def test_sigterm_stops_cleanly_with_status_130_and_resumes(tmp_path, capsys):
     src, dst, clean = tmp_path / "src", tmp_path / "out", tmp_path / "clean"
-    (src / "noise").mkdir(parents=True)
-    rng = np.random.default_rng(2)
-    for i in range(60):
-        Image.fromarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(src / "noise" / f"n{i:03d}.png",
-                                                                                compress_level=0)
+    _noise_folder(src, seed=2)
     command = [sys.executable, "-m", "augkit", "augment", str(src), str(dst), "--workers", "2", "--copies", "2"]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    manifest = dst / "manifest.jsonl"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if manifest.exists() and manifest.read_text().count("\n") >= 3:
-            proc.send_signal(signal.SIGTERM)
-            break
-        time.sleep(0.002)
+    proc = _signal_mid_run(command, dst, signal.SIGTERM, stderr=subprocess.PIPE, text=True)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "interrupted after" in err
