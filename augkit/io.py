@@ -84,6 +84,8 @@ def _decode(path, mode) -> np.ndarray:
 
     For callers that only read the pixels (``augkit augment`` hands them to a
     pipeline, which never writes its input): this saves one copy per image.
+    RGB pixels come through :func:`augkit._pixels.rgb_array` (a new array,
+    repacked from Pillow's storage without holding the GIL) where it applies.
     """
     if mode not in MODES:
         raise ValueError(f"read_image: mode must be one of 'RGB', 'L', 'RGBA' or None, got {mode!r}")
@@ -103,6 +105,12 @@ def _decode(path, mode) -> np.ndarray:
         img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
     if img.mode != target:
         img = img.convert(target)
+    if target == "RGB":
+        from . import _pixels  # imports numba: on first use, not with augkit.io
+
+        pixels = _pixels.rgb_array(img)  # Pillow's 4-byte pixels repacked without holding the GIL
+        if pixels is not None:
+            return pixels
     # np.asarray is ~5x faster than np.array(img) (which walks Pillow's array
     # interface element-wise); read_image copies it to make it writeable.
     return np.asarray(img)
@@ -116,6 +124,11 @@ def pillow_format(ext: str) -> str:
     return fmt
 
 
+# Encoders that take Pillow's RGBX images as they take RGB ones, with the same bytes out
+# (tests/test_pixels.py); PNG and the others do not take RGBX.
+_RGBX_ENCODERS = ("JPEG", "WEBP")
+
+
 def _to_pil(array: np.ndarray, fmt: str) -> Image.Image:
     if array.dtype == np.float32:
         if fmt in ("PNG", "TIFF") and array.ndim == 2:
@@ -123,6 +136,12 @@ def _to_pil(array: np.ndarray, fmt: str) -> Image.Image:
         array = np.clip(np.rint(array), 0, 255).astype(np.uint8)
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
+    if fmt in _RGBX_ENCODERS:
+        from . import _pixels
+
+        img = _pixels.rgbx_image(array)  # packed off the GIL; Image.fromarray packs holding it
+        if img is not None:
+            return img
     img = Image.fromarray(np.ascontiguousarray(array))
     if fmt == "JPEG" and img.mode not in ("L", "RGB", "CMYK"):
         img = img.convert("RGB")  # JPEG holds no alpha channel
