@@ -180,7 +180,8 @@ def _render_u8_stack(stack, out, geo, mode, add, lut, fill, boxes, nbox, bcol):
     k = _plan.kernels()
     if not _launch(k._render_u8_batch, out, stack, out, geo, mode, add, lut, fill, boxes, nbox, bcol):
         for i in range(len(out)):
-            k._render_u8(stack[i], out[i], geo[i], mode[i], add[i], lut[i], fill[i], boxes[i], nbox[i], bcol[i])
+            k._render_u8(stack[i], out[i], geo[i], mode[i], add[i], lut[i], fill[i], boxes[i], nbox[i], bcol[i],
+                         _plan.NO_SCRATCH)
 
 
 def _render_batch(plans, stack, out):

@@ -49,9 +49,9 @@ calls compiled code from another module).
 Flat pipelines, sampled, planned and rendered in one call
 ----------------------------------------------------------
 A flat pipeline (one built-in transform, or a :class:`~augkit.Compose` whose
-children are all built-in transforms) is described by a few arrays (see
-:mod:`augkit._program`): per transform a kind code, its probability, a row of
-settings and a fill colour. From one block of uniforms drawn in Python
+children are all built-in transforms) is described by one table (see
+:mod:`augkit._program`): per transform a row of settings, its kind code, its
+probability, where its uniforms start, and its fill colour. From one block of uniforms drawn in Python
 (``rng.random(k)``), :func:`sample_all` computes every transform's parameters
 into a row of numbers (converted to the recorded dicts only when asked), and
 :func:`plan_u8` folds them into the fused kernel's arguments exactly as
@@ -64,6 +64,13 @@ parameters, so results never depend on the path (tested).
 
 Sampling happens only here, for single calls, batches and the general path
 alike: the same uniforms always give the same parameters.
+
+A single call (:func:`run_u8`) allocates nothing but its output: the
+parameters, the plan and the kernel's rows of constants live in a byte
+workspace that each calling thread keeps between calls (laid out by
+:func:`_ws_layout`). numba still makes a small record for each array it is
+handed, hence one table rather than five arrays per program. Before, a call made
+~32 allocations in compiled code; a lone flip on a 4x4 image took 7.7 us, now 7.1.
 
 Uniform layout per transform (``n_uniforms`` in transforms.py must agree):
 random transforms start with their ``p`` draw (used or not), then
@@ -233,13 +240,18 @@ _U2 = np.uint64(2)
 
 
 @njit(inline="always", **_OPTS)
-def _pattern_row(values, n_pixels):
+def _pattern_into(row, values, n_pixels):
+    """``values`` repeated ``n_pixels`` times at the start of ``row``; returns that part of it."""
     channels = values.shape[0]
-    row = np.empty(max(n_pixels, 1) * channels, values.dtype)
     for x in range(n_pixels):
         for c in range(channels):
             row[x * channels + c] = values[c]
-    return row
+    return row[:n_pixels * channels]
+
+
+@njit(inline="always", **_OPTS)
+def _pattern_row(values, n_pixels):
+    return _pattern_into(np.empty(max(n_pixels, 1) * values.shape[0], values.dtype), values, n_pixels)
 
 
 @njit(inline="always", **_OPTS)
@@ -252,12 +264,13 @@ def _fill_span(dst, start, fill, first, count, size):
 
 
 @njit(inline="always", **_OPTS)
-def _boxes(out, boxes, nbox, boxcols):
+def _boxes(out, boxes, nbox, boxcols, row_buf):
+    """Paint the constant boxes; ``row_buf`` (``out``'s dtype, at least a row long) holds each one's row."""
     out_w, channels = out.shape[1], out.shape[2]
     D = np.uint64(out.ctypes.data)
     for b in range(nbox):
         y0, y1, x0, x1 = boxes[b, 0], boxes[b, 1], boxes[b, 2], boxes[b, 3]
-        row = _pattern_row(boxcols[b], x1 - x0)
+        row = _pattern_into(row_buf, boxcols[b], x1 - x0)
         F = np.uint64(row.ctypes.data)
         for r in range(y0, y1):
             _fill_span(D, (r * out_w + x0) * channels, F, 0, (x1 - x0) * channels, out.itemsize)
@@ -410,8 +423,16 @@ def _row_start(D, F, r, layout, size):
     return ob + left
 
 
+@njit(inline="always", **_OPTS)
+def u8_scratch_bytes(out_w, channels):
+    """Bytes of scratch :func:`_render_u8` works in for outputs ``out_w`` pixels wide."""
+    return 12 * out_w * channels + 2 * channels + 32
+
+
 @njit(**_OPTS)
-def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
+def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols, scratch):
+    """Render one uint8 image; ``scratch`` (bytes, 8-aligned) holds the per-image rows of
+    constants when it has :func:`u8_scratch_bytes`, else the kernel allocates its own."""
     in_w = img.shape[1]
     out_h, out_w, channels = out.shape
     src = img.reshape(-1)
@@ -419,25 +440,34 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
     lut_flat = lut.reshape(-1)
     layout = _layout(geo, out_w, channels)
     n_valid, c_sign = layout[0], geo[4]
-    fill_row = _pattern_row(fill, out_w)
+    row = out_w * channels
+    if scratch.size < u8_scratch_bytes(out_w, channels):
+        scratch = np.empty(u8_scratch_bytes(out_w, channels), np.uint8)
+    # scratch: [LUT offsets (uint64, 8 rows' bytes) | fill | pos | neg | box | pos, neg per channel]
+    fill_row = _pattern_into(scratch[8 * row:9 * row], fill, out_w)
     # clip(x + k) == saturating (x + pos) then saturating (- neg), all in bytes.
-    pos = np.empty(channels, np.uint8)
-    neg = np.empty(channels, np.uint8)
+    pos = scratch[12 * row:12 * row + channels]
+    neg = scratch[12 * row + channels:12 * row + 2 * channels]
     for c in range(channels):
         pos[c] = min(max(add[c], 0), 255)
         neg[c] = min(max(-add[c], 0), 255)
     # Per-image rows of per-channel constants, only for the colour mode in use (a row of
     # uint64 LUT offsets is 8 bytes a byte: worth skipping when there is no table).
-    pos_row = _pattern_row(pos, n_valid if mode == 1 else 0)
-    neg_row = _pattern_row(neg, n_valid if mode == 1 else 0)
-    chan_row = _pattern_row(np.arange(channels).astype(np.uint64) * np.uint64(256), n_valid if mode == 2 else 0)
+    pos_row = _pattern_into(scratch[9 * row:10 * row], pos, n_valid if mode == 1 else 0)
+    neg_row = _pattern_into(scratch[10 * row:11 * row], neg, n_valid if mode == 1 else 0)
+    box_row = scratch[11 * row:12 * row]
+    chan_row = scratch[:8 * row].view(np.uint64)
+    if mode == 2 and channels != 3:
+        for x in range(n_valid):
+            for c in range(channels):
+                chan_row[x * channels + c] = np.uint64(256 * c)
     n = n_valid * channels
     S = np.uint64(src.ctypes.data)
     D = np.uint64(dst.ctypes.data)
     if mode == 0 and _is_identity(geo, img.shape, out.shape):
         # Nothing moves (an erase alone, say): one flat copy, no per-row work.
         _move_bytes(D, S, np.uint64(dst.size))
-        _boxes(out, boxes, nbox, boxcols)
+        _boxes(out, boxes, nbox, boxcols, box_row)
         return
     # Rows move through raw addresses (see _byte_op), a source row at a fixed step from the last.
     pos_a = np.uint64(pos_row.ctypes.data)
@@ -476,7 +506,7 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols):
                     for j in range(nb):
                         d[j] = lut_flat[chan_row[j] + np.uint64(d[j])]
         i0 += step
-    _boxes(out, boxes, nbox, boxcols)
+    _boxes(out, boxes, nbox, boxcols, box_row)
 
 
 @njit(**_OPTS)
@@ -492,8 +522,8 @@ def _render_f32(img, out, geo, scales, offsets, fill, boxes, nbox, boxcols):
     scale_rows = np.empty((steps, max(n_valid, 1) * channels), np.float32)
     offset_rows = np.empty((steps, max(n_valid, 1) * channels), np.float32)
     for k in range(steps):
-        scale_rows[k] = _pattern_row(scales[k], n_valid)
-        offset_rows[k] = _pattern_row(offsets[k], n_valid)
+        _pattern_into(scale_rows[k], scales[k], n_valid)
+        _pattern_into(offset_rows[k], offsets[k], n_valid)
     n = n_valid * channels
     D, F, r_lo, r_hi, i0, step = _valid_rows(geo, in_w, channels, out_h, layout, dst, fill_row)
     for r in range(r_lo, r_hi):
@@ -506,13 +536,15 @@ def _render_f32(img, out, geo, scales, offsets, fill, boxes, nbox, boxcols):
             ok = offset_rows[k]
             for j in range(np.uint64(n)):
                 d[j] = d[j] * sk[j] + ok[j]
-    _boxes(out, boxes, nbox, boxcols)
+    _boxes(out, boxes, nbox, boxcols, np.empty(max(out_w * channels, 1), np.float32))
 
 
 @njit(parallel=True, **_OPTS)
 def _render_u8_batch(imgs, outs, geo, mode, add, lut, fill, boxes, nbox, boxcols):
+    need = u8_scratch_bytes(outs.shape[2], outs.shape[3])
     for n in prange(imgs.shape[0]):
-        _render_u8(imgs[n], outs[n], geo[n], mode[n], add[n], lut[n], fill[n], boxes[n], nbox[n], boxcols[n])
+        _render_u8(imgs[n], outs[n], geo[n], mode[n], add[n], lut[n], fill[n], boxes[n], nbox[n], boxcols[n],
+                   np.empty(need, np.uint8))
 
 
 @njit(parallel=True, **_OPTS)
@@ -524,6 +556,8 @@ def _render_f32_batch(imgs, outs, geo, scales, offsets, fill, boxes, nbox, boxco
 # ================================================================ flat pipelines
 HFLIP, VFLIP, CROP, CENTER, RCROP, SHIFT, TINT, ERASE = range(8)
 OK, FALLBACK, TOO_SMALL = 0, 1, 2
+# A program's table has a row per transform: its 8 settings, then these columns, then its fill colour.
+KIND, PROB, UOFF, FILL = 8, 9, 10, 11
 
 
 # ---------------------------------------------------------------- sampling
@@ -603,22 +637,24 @@ def sample_leaf(kind, p, cfg, force, u, prow, h, w, c):
 
 
 @njit(**_OPTS)
-def sample_all(kinds, probs, cfg, uoff, top, u, prow, shapes, h, w, c):
+def sample_all(tab, top, u, prow, shapes, h, w, c):
     """Sample every transform of a flat program; ``shapes[i]`` gets the (h, w) each one sees.
 
-    ``top`` is the wrapping Compose's ``p`` (its draw is ``u[0]``), or -1 for a
-    lone transform. Returns ``(status, top_applied, out_h, out_w, leaf)``;
-    ``leaf`` is the transform that failed when status is ``TOO_SMALL``.
+    ``tab`` is the program's table (a row per transform: settings, then the
+    ``KIND``, ``PROB`` and ``UOFF`` columns, then the fill), ``top`` the wrapping
+    Compose's ``p`` (its draw is ``u[0]``), or -1 for a lone transform. Returns
+    ``(status, top_applied, out_h, out_w, leaf)``; ``leaf`` is the transform
+    that failed when status is ``TOO_SMALL``.
     """
     prow[:] = 0.0
     if top >= 0 and not u[0] < top:
         return OK, False, h, w, -1
     # A run-time False, not the literal: a literal would compile a second sample_leaf.
-    force = kinds.shape[0] < 0
-    for i in range(kinds.shape[0]):
+    force = tab.shape[0] < 0
+    for i in range(tab.shape[0]):
         shapes[i, 0], shapes[i, 1] = h, w
-        o = uoff[i]
-        status, h, w = sample_leaf(kinds[i], probs[i], cfg[i], force, u[o:], prow[i], h, w, c)
+        o = int(tab[i, UOFF])
+        status, h, w = sample_leaf(int(tab[i, KIND]), tab[i, PROB], tab[i, :8], force, u[o:], prow[i], h, w, c)
         if status != OK:
             return status, True, h, w, i
     return OK, True, h, w, -1
@@ -697,12 +733,12 @@ def _add_geometry(rows, cols, g_rows, g_cols, fillv, state, fill, boxes, bcol):
 
 
 @njit(**_OPTS)
-def _add_tint(scale, offset, state, add, lut, fill, bcol):
+def _add_tint(scale, offset, state, add, lut, fill, bcol, table):
     """Fold ``x * scale + offset`` (rounded half up, saturated) into the uint8 colour map.
 
     As in :func:`augkit.plan.tint_u8`: all scales 1 is a saturating add (which
     stays an add when nothing came before), anything else a lookup table; two
-    maps in a row compose into one table.
+    maps in a row compose into one table (``table``: a ``(c, 256)`` scratch).
     """
     c = add.shape[0]
     plain = True
@@ -720,7 +756,6 @@ def _add_tint(scale, offset, state, add, lut, fill, bcol):
             for b in range(state[2]):
                 bcol[b, k] = min(max(bcol[b, k] + add[k], 0), 255)
         return
-    table = np.empty((c, 256), np.int64)
     for k in range(c):
         ks = math.floor(offset[k] + 0.5)
         for v in range(256):
@@ -738,49 +773,51 @@ def _add_tint(scale, offset, state, add, lut, fill, bcol):
     state[1] = 2
 
 
+_PLAN_INTS = 23   # int64 scratch of plan_u8: four axis maps of 5, then a state of 3
+
+
 @njit(**_OPTS)
-def plan_u8(kinds, probs, cfg, fills, uoff, top, u, prow, shapes, h, w, c,
-            geo, add, lut, fill, boxes, bcol, meta):
+def plan_u8(tab, top, u, prow, shapes, h, w, c, geo, add, lut, fill, boxes, bcol, meta, ints, table):
     """Sample and fold a flat program for a uint8 image into the kernel's arguments.
 
     ``meta`` gets [status, out_h, out_w, colour mode, number of boxes, failing
-    transform, Compose applied]. ``lut`` must be ``(c, 256)``.
+    transform, Compose applied]. ``lut`` must be ``(c, 256)``; ``ints``
+    (``_PLAN_INTS`` int64) and ``table`` (``(c, 256)`` uint8) are scratch.
     """
-    status, applied, oh, ow, leaf = sample_all(kinds, probs, cfg, uoff, top, u, prow, shapes, h, w, c)
+    status, applied, oh, ow, leaf = sample_all(tab, top, u, prow, shapes, h, w, c)
     meta[0], meta[1], meta[2], meta[5], meta[6] = status, oh, ow, leaf, 1 if applied else 0
     meta[3] = meta[4] = 0
     if status != OK:
         return
-    rows = np.empty(5, np.int64)
-    cols = np.empty(5, np.int64)
-    g_rows = np.empty(5, np.int64)
-    g_cols = np.empty(5, np.int64)
+    rows, cols, g_rows, g_cols = ints[0:5], ints[5:10], ints[10:15], ints[15:20]
     _set_axis(rows, 1, 0, h, 0, h)
     _set_axis(cols, 1, 0, w, 0, w)
-    state = np.zeros(3, np.int64)  # has_fill, colour mode, boxes
+    state = ints[20:23]  # has_fill, colour mode, boxes
+    state[:] = 0
     add[:] = 0
     fill[:] = 0
-    zero = np.zeros(c, np.uint8)
-    for i in range(kinds.shape[0]):
+    for i in range(tab.shape[0]):
         if prow[i, 0] == 0.0:
             continue
-        kind, ph, pw, q, f = kinds[i], shapes[i, 0], shapes[i, 1], prow[i], fills[i]
+        kind, ph, pw, q, f = int(tab[i, KIND]), shapes[i, 0], shapes[i, 1], prow[i], tab[i, FILL:FILL + c]
+        cfg = tab[i]
         ok = True
+        # (Flips and crops uncover nothing, so _add_geometry never reads their fill ``f``.)
         if kind == HFLIP:
             _set_axis(g_rows, 1, 0, ph, 0, ph)
             _set_axis(g_cols, -1, pw - 1, pw, 0, pw)
-            ok = _add_geometry(rows, cols, g_rows, g_cols, zero, state, fill, boxes, bcol)
+            ok = _add_geometry(rows, cols, g_rows, g_cols, f, state, fill, boxes, bcol)
         elif kind == VFLIP:
             _set_axis(g_rows, -1, ph - 1, ph, 0, ph)
             _set_axis(g_cols, 1, 0, pw, 0, pw)
-            ok = _add_geometry(rows, cols, g_rows, g_cols, zero, state, fill, boxes, bcol)
+            ok = _add_geometry(rows, cols, g_rows, g_cols, f, state, fill, boxes, bcol)
         elif kind == CROP:
-            x0, y0, x1, y1 = int(cfg[i, 0]), int(cfg[i, 1]), int(cfg[i, 2]), int(cfg[i, 3])
+            x0, y0, x1, y1 = int(cfg[0]), int(cfg[1]), int(cfg[2]), int(cfg[3])
             _set_axis(g_rows, 1, y0, y1 - y0, 0, y1 - y0)
             _set_axis(g_cols, 1, x0, x1 - x0, 0, x1 - x0)
-            ok = _add_geometry(rows, cols, g_rows, g_cols, zero, state, fill, boxes, bcol)
+            ok = _add_geometry(rows, cols, g_rows, g_cols, f, state, fill, boxes, bcol)
         elif kind == CENTER or kind == RCROP:
-            ch, cw = int(cfg[i, 0]), int(cfg[i, 1])
+            ch, cw = int(cfg[0]), int(cfg[1])
             top_pad, left_pad = max(0, ch - ph) // 2, max(0, cw - pw) // 2
             hh, ww = max(ph, ch), max(pw, cw)
             if hh != ph or ww != pw:
@@ -793,7 +830,7 @@ def plan_u8(kinds, probs, cfg, fills, uoff, top, u, prow, shapes, h, w, c,
                 x, y = int(q[1]), int(q[2])
             _set_axis(g_rows, 1, y, ch, 0, ch)
             _set_axis(g_cols, 1, x, cw, 0, cw)
-            ok = ok and _add_geometry(rows, cols, g_rows, g_cols, zero, state, fill, boxes, bcol)
+            ok = ok and _add_geometry(rows, cols, g_rows, g_cols, f, state, fill, boxes, bcol)
         elif kind == SHIFT:
             dx, dy = int(q[1]), int(q[2])
             lo, hi = max(0, dy), min(ph, ph + dy)
@@ -806,9 +843,9 @@ def plan_u8(kinds, probs, cfg, fills, uoff, top, u, prow, shapes, h, w, c,
             _set_axis(g_cols, 1, -dx, pw, lo, hi)
             ok = _add_geometry(rows, cols, g_rows, g_cols, f, state, fill, boxes, bcol)
         elif kind == TINT:
-            _add_tint(q[1 + c:1 + 2 * c], q[1:1 + c], state, add, lut, fill, bcol)
+            _add_tint(q[1 + c:1 + 2 * c], q[1:1 + c], state, add, lut, fill, bcol, table)
         else:  # ERASE
-            if cfg[i, 6] != 0:
+            if cfg[6] != 0:
                 ok = False  # noise patches: the general path paints them
             else:
                 for b in range(int(q[1])):
@@ -832,42 +869,99 @@ def plan_u8(kinds, probs, cfg, fills, uoff, top, u, prow, shapes, h, w, c,
 
 # ---------------------------------------------------------------- entry points
 
+@njit(inline="always", **_OPTS)
+def _aligned(n):
+    return (n + 63) // 64 * 64
+
+
 @njit(**_OPTS)
-def run_u8(img, kinds, probs, cfg, fills, uoff, top, u, maxb, prow, meta):
+def _ws_layout(tab, width, w, c):
+    """Where the parts of :func:`run_u8`'s workspace start, for inputs ``w`` pixels wide (each
+    on a 64-byte boundary): meta, params rows, shapes, ints, geo, add, boxes, lut, table,
+    fill, box colours, render scratch, and the end; then how many boxes it has room for."""
+    n = tab.shape[0]
+    maxb = 0
+    out_w = w   # the widest output: a crop or pad may be wider than the input
+    for i in range(n):
+        kind = int(tab[i, KIND])
+        if kind == ERASE:
+            maxb += int(tab[i, 5])
+        elif kind == CENTER or kind == RCROP:
+            out_w = max(out_w, int(tab[i, 1]))
+    maxb = max(maxb, 1)
+    meta = 0
+    prow = meta + _aligned(8 * 7)
+    shapes = prow + _aligned(8 * n * width)
+    ints = shapes + _aligned(8 * 2 * n)
+    geo = ints + _aligned(8 * _PLAN_INTS)
+    add = geo + _aligned(8 * 8)
+    boxes = add + _aligned(8 * c)
+    lut = boxes + _aligned(8 * 4 * maxb)
+    table = lut + _aligned(256 * c)
+    fill = table + _aligned(256 * c)
+    bcol = fill + _aligned(c)
+    scratch = bcol + _aligned(maxb * c)
+    end = scratch + _aligned(u8_scratch_bytes(out_w, c))
+    return (meta, prow, shapes, ints, geo, add, boxes, lut, table, fill, bcol, scratch, end), maxb
+
+
+@njit(**_OPTS)
+def ws_bytes(tab, width, w, c):
+    """How many bytes :func:`run_u8` needs in its workspace for inputs ``w`` pixels wide."""
+    return _ws_layout(tab, width, w, c)[0][12]
+
+
+@njit(**_OPTS)
+def run_u8(img, tab, top, width, u, ws):
     """One call: sample, plan and render; returns the output, or an empty array when the
-    general path must take over. The parameters land in ``prow`` and ``meta`` (as in
-    :func:`plan_u8`) either way: what the caller records, or hands to the general path."""
+    general path must take over.
+
+    Everything but the output lives in ``ws``, a byte workspace of at least
+    :func:`ws_bytes` that the caller keeps between calls (nothing else is
+    allocated): the meta (as in :func:`plan_u8`) at byte 0 and the ``(n,
+    width)`` params rows at byte 64, which the caller reads back when it
+    records the parameters or hands them to the general path.
+    """
     h, w, c = img.shape
-    shapes = np.empty((kinds.shape[0], 2), np.int64)
-    geo = np.empty(8, np.int64)
-    add = np.empty(c, np.int64)
-    lut = np.empty((c, 256), np.uint8)
-    fill = np.empty(c, np.uint8)
-    boxes = np.empty((max(maxb, 1), 4), np.int64)
-    bcol = np.empty((max(maxb, 1), c), np.uint8)
-    plan_u8(kinds, probs, cfg, fills, uoff, top, u, prow, shapes, h, w, c, geo, add, lut, fill, boxes, bcol, meta)
+    n = tab.shape[0]
+    at, maxb = _ws_layout(tab, width, w, c)
+    if ws.size < at[12]:
+        raise ValueError("augkit: run_u8's workspace is too small")
+    meta = ws[at[0]:at[0] + 56].view(np.int64)
+    prow = ws[at[1]:at[1] + 8 * n * width].view(np.float64).reshape((n, width))
+    shapes = ws[at[2]:at[2] + 16 * n].view(np.int64).reshape((n, 2))
+    ints = ws[at[3]:at[3] + 8 * _PLAN_INTS].view(np.int64)
+    geo = ws[at[4]:at[4] + 64].view(np.int64)
+    add = ws[at[5]:at[5] + 8 * c].view(np.int64)
+    boxes = ws[at[6]:at[6] + 32 * maxb].view(np.int64).reshape((maxb, 4))
+    lut = ws[at[7]:at[7] + 256 * c].reshape((c, 256))
+    table = ws[at[8]:at[8] + 256 * c].reshape((c, 256))
+    fill = ws[at[9]:at[9] + c]
+    bcol = ws[at[10]:at[10] + maxb * c].reshape((maxb, c))
+    plan_u8(tab, top, u, prow, shapes, h, w, c, geo, add, lut, fill, boxes, bcol, meta, ints, table)
     if meta[0] != OK:
         return np.empty((0, 0, c), np.uint8)
     out = np.empty((meta[1], meta[2], c), np.uint8)
-    _render_u8(img, out, geo, meta[3], add, lut, fill, boxes, meta[4], bcol)
+    _render_u8(img, out, geo, meta[3], add, lut, fill, boxes, meta[4], bcol, ws[at[11]:at[12]])
     return out
 
 
 @njit(**_OPTS)
-def plan_u8_batch(kinds, probs, cfg, fills, uoff, top, us, prow, h, w, c,
-                  geo, add, lut, fill, boxes, bcol, meta):
-    """:func:`plan_u8` for every row of ``us`` (~2 us each: not worth threads)."""
-    shapes = np.empty((kinds.shape[0], 2), np.int64)
+def plan_u8_batch(tab, top, us, prow, h, w, c, geo, add, lut, fill, boxes, bcol, meta):
+    """:func:`plan_u8` for every row of ``us`` (~1 us each: not worth threads)."""
+    shapes = np.empty((tab.shape[0], 2), np.int64)
+    ints = np.empty(_PLAN_INTS, np.int64)
+    table = np.empty((c, 256), np.uint8)
     for i in range(us.shape[0]):
-        plan_u8(kinds, probs, cfg, fills, uoff, top, us[i], prow[i], shapes, h, w, c,
-                geo[i], add[i], lut[i], fill[i], boxes[i], bcol[i], meta[i])
+        plan_u8(tab, top, us[i], prow[i], shapes, h, w, c,
+                geo[i], add[i], lut[i], fill[i], boxes[i], bcol[i], meta[i], ints, table)
 
 
 @njit(**_OPTS)
-def sample_batch(kinds, probs, cfg, uoff, top, us, prow, h, w, c, meta):
+def sample_batch(tab, top, us, prow, h, w, c, meta):
     """:func:`sample_all` for every row of ``us``; ``meta[i]`` as in :func:`plan_u8` (no colour, no boxes)."""
-    shapes = np.empty((kinds.shape[0], 2), np.int64)
+    shapes = np.empty((tab.shape[0], 2), np.int64)
     for i in range(us.shape[0]):
-        status, applied, oh, ow, leaf = sample_all(kinds, probs, cfg, uoff, top, us[i], prow[i], shapes, h, w, c)
+        status, applied, oh, ow, leaf = sample_all(tab, top, us[i], prow[i], shapes, h, w, c)
         meta[i, 0], meta[i, 1], meta[i, 2], meta[i, 5], meta[i, 6] = status, oh, ow, leaf, 1 if applied else 0
         meta[i, 3] = meta[i, 4] = 0

@@ -13,6 +13,8 @@ every path.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import core as _core
@@ -32,6 +34,7 @@ def fused():
 
 OK, FALLBACK, TOO_SMALL = 0, 1, 2   # as in augkit._kernels
 ERASE = 7                            # BoxErase's kind code there
+KIND, PROB, UOFF, FILL = 8, 9, 10, 11  # the program table's columns there
 _EMPTY = np.zeros(0, np.float64)
 _NOT_FLAT = object()
 
@@ -98,50 +101,70 @@ def _row_width(leaves, channels):
     return width
 
 
-class Program:
-    """A flat pipeline as arrays: kinds, probabilities, settings, fills and uniform offsets."""
+# Each thread's workspace for single compiled calls (see Program.run_u8).
+_LOCAL = threading.local()
 
-    __slots__ = ("leaves", "top", "channels", "dtype", "kinds", "probs", "cfg", "fills", "uoff", "k",
-                 "width", "maxb", "args")
+
+class Program:
+    """A flat pipeline as one table (a row per transform: settings, kind, probability, offset
+    of its uniforms, fill colour) and the wrapping Compose's ``p``."""
+
+    __slots__ = ("leaves", "top", "channels", "dtype", "tab", "k", "width", "maxb", "ws_need")
 
     def __init__(self, leaves, top, channels, dtype):
         self.leaves, self.top, self.channels, self.dtype = leaves, top, channels, np.dtype(dtype)
-        n = len(leaves)
-        self.kinds = np.array([t.kind for t in leaves], np.int64)
-        self.probs = np.array([t.p for t in leaves], np.float64)
-        self.cfg = np.zeros((n, 8), np.float64)
-        self.fills = np.zeros((n, channels), self.dtype)
-        self.uoff = np.zeros(n, np.int64)
+        self.tab = np.zeros((len(leaves), FILL + channels), np.float64)
         offset = 1 if top >= 0 else 0
         for i, t in enumerate(leaves):
-            self.cfg[i] = _cfg_row(t)
+            self.tab[i, :8] = _cfg_row(t)
+            self.tab[i, KIND], self.tab[i, PROB], self.tab[i, UOFF] = t.kind, t.p, offset
             # Fills are checked here, for every transform, whether or not it will uncover anything.
-            self.fills[i] = _plan._fill_vector(t.program_fill, channels, self.dtype, type(t).__name__, "fill")
-            self.uoff[i] = offset
+            self.tab[i, FILL:] = _plan._fill_vector(t.program_fill, channels, self.dtype, type(t).__name__, "fill")
             offset += t.n_uniforms(channels)
         self.k = offset
         self.width = _row_width(leaves, channels)
         self.maxb = sum(t.count[1] for t in leaves if t.kind == ERASE)
-        self.args = (self.kinds, self.probs, self.cfg, self.fills, self.uoff, self.top)
+        self.ws_need = {}   # input width -> workspace bytes
 
     # -------------------------------------------------- single images
     def uniforms(self, gen):
         return gen.random(self.k) if self.k else _EMPTY
 
-    def run_u8(self, img3, u):
+    def run_u8(self, img3, u, want_params):
         """Sample, plan and render a uint8 image in one compiled call: ``(output or None, meta,
-        params rows)``, None when the general path must take over (``meta`` says why)."""
-        meta = np.empty(7, np.int64)
-        prow = np.empty((len(self.leaves), self.width), np.float64)
-        out = fused().run_u8(img3, *self.args, u, self.maxb, prow, meta)
-        return (out if out.shape[0] else None), meta, prow
+        params rows)``; the output is None when the general path must take over (``meta`` says
+        why), and meta and params are None unless it did or ``want_params``.
+
+        Nothing is allocated but the output: the compiled call works in this thread's
+        workspace, which is taken out while in use (a call that somehow re-enters on the
+        same thread gets a fresh one) and grown when an input needs more.
+        """
+        w = img3.shape[1]
+        need = self.ws_need.get(w)
+        if need is None:
+            need = self.ws_need[w] = int(fused().ws_bytes(self.tab, self.width, w, self.channels))
+        ws = getattr(_LOCAL, "ws", None)
+        if ws is None or ws.size < need:
+            ws = np.empty(max(need, 1 << 16), np.uint8)
+        _LOCAL.ws = None
+        try:
+            out = fused().run_u8(img3, self.tab, self.top, self.width, u, ws)
+            if out.shape[0] and not want_params:
+                return out, None, None
+            # meta at byte 0, the params rows at byte 64 (see augkit._kernels.run_u8): copied out
+            # before the workspace goes back.
+            meta = ws[:56].view(np.int64).copy()
+            prow = ws[64:64 + 8 * len(self.leaves) * self.width].view(np.float64).reshape(
+                len(self.leaves), self.width).copy()
+            return (out if out.shape[0] else None), meta, prow
+        finally:
+            _LOCAL.ws = ws
 
     def sample(self, u, shape):
         """Sample only: (meta, params rows) with meta laid out as in :func:`augkit._kernels.plan_u8`."""
         meta = np.zeros((1, 7), np.int64)
         prow = np.empty((1, len(self.leaves), self.width), np.float64)
-        fused().sample_batch(self.kinds, self.probs, self.cfg, self.uoff, self.top, u[None], prow,
-                             shape[0], shape[1], self.channels, meta)
+        fused().sample_batch(self.tab, self.top, u[None], prow, shape[0], shape[1], self.channels, meta)
         return meta[0], prow[0]
 
     # -------------------------------------------------- batches
@@ -166,15 +189,14 @@ class Program:
         boxes = np.empty((n, nb, 4), np.int64)
         bcol = np.empty((n, nb, c), np.uint8)
         meta = np.empty((n, 7), np.int64)
-        fused().plan_u8_batch(*self.args, us, prow, h, w, c, geo, add, lut, fill, boxes, bcol, meta)
+        fused().plan_u8_batch(self.tab, self.top, us, prow, h, w, c, geo, add, lut, fill, boxes, bcol, meta)
         return (geo, add, lut, fill, boxes, bcol), meta, prow
 
     def sample_batch(self, us, h, w):
         n = us.shape[0]
         meta = np.empty((n, 7), np.int64)
         prow = np.empty((n, len(self.leaves), self.width), np.float64)
-        fused().sample_batch(self.kinds, self.probs, self.cfg, self.uoff, self.top, us, prow, h, w,
-                             self.channels, meta)
+        fused().sample_batch(self.tab, self.top, us, prow, h, w, self.channels, meta)
         return meta, prow
 
     # -------------------------------------------------- back to Python

@@ -184,7 +184,7 @@ class Transform:
             # A flat pipeline of built-ins: one block of uniforms, then compiled code.
             u = prog.uniforms(gen)
             if mask is None and bboxes is None and keypoints is None and img3.dtype == np.uint8:
-                out_img, meta, prow = prog.run_u8(img3, u)
+                out_img, meta, prow = prog.run_u8(img3, u, record)
                 if out_img is not None:
                     result = {"image": out_img if image.ndim == 3 else out_img.reshape(out_img.shape[:2])}
                     if record:

@@ -351,7 +351,7 @@ def render(plan, img):
             mode, add, lut = 1, colour[1], _NO_LUT
         else:
             mode, add, lut = 2, _zeros(plan.channels, np.int64), colour[1]
-        k._render_u8(img, out, _geo(plan), mode, add, lut, fill, boxes, len(inside), boxcols)
+        k._render_u8(img, out, _geo(plan), mode, add, lut, fill, boxes, len(inside), boxcols, NO_SCRATCH)
     else:
         steps = plan.colour or []
         scales = np.array([s for s, _ in steps], np.float32).reshape(len(steps), plan.channels)
@@ -362,6 +362,7 @@ def render(plan, img):
 
 
 _NO_LUT = np.zeros((1, 256), dtype=np.uint8)
+NO_SCRATCH = np.zeros(0, dtype=np.uint8)   # the uint8 kernel then allocates its own
 
 
 _ZEROS = {}
