@@ -6,6 +6,13 @@ offset``, maps its colour, writes it once, paints the fill outside the valid
 rectangle and then the constant erase boxes. The callers in ``plan.py`` have
 validated everything; nothing here checks its arguments.
 
+Pixels under an erase box are written twice (the row, then the box), on
+purpose: a kernel that wrote every output pixel exactly once, each row split
+into runs of source, fill and box around the boxes, was measured slower in an
+in-process A/B on 256x256x3 (one box: single calls 1.10x the time; three
+boxes, batch of 64: 1.31x; the 5-transform pipeline 1.11x). The second write
+of a box lands in cache lines the row just wrote.
+
 ``geo`` packs the map as ``[r_sign, r_off, r_lo, r_hi, c_sign, c_off, c_lo,
 c_hi]``: output rows ``r_lo <= r < r_hi`` (and the same for columns) read the
 source, the rest is fill. ``mode`` picks the colour map for uint8: 0 copy,
