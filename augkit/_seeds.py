@@ -113,10 +113,13 @@ def _entropy_words(values):
     return words
 
 
-def _seed_words(prefix, indices):
-    """The PCG64 seeds of ``(*prefix, i)`` for every ``i``, shape ``(n, 4)`` uint64, or None (no fast path)."""
+def _seed_words(prefix, indices, small=False):
+    """The PCG64 seeds of ``(*prefix, i)`` for every ``i``, shape ``(n, 4)`` uint64, or None (no fast path).
+
+    ``small=True``: the caller has checked that every index is below 2**32.
+    """
     global _verified
-    if len(indices) and int(indices.max()) >= 2 ** 32:
+    if not small and len(indices) and int(indices.max()) >= 2 ** 32:
         return None  # an index of several entropy words; numpy's own path handles it
     words = np.empty((len(indices), 4), np.uint64)
     pcg64_seed_words(np.asarray(_entropy_words(prefix), np.uint32), indices, words)
@@ -145,7 +148,7 @@ def generator(seq):
     if len(seq) < 2:
         return np.random.default_rng(seq)
     last = seq[-1]
-    words = _seed_words(seq[:-1], np.array([last], np.int64)) if last < 2 ** 32 else None
+    words = _seed_words(seq[:-1], np.array([last], np.int64), small=True) if last < 2 ** 32 else None
     if words is None:
         return np.random.default_rng(seq)
     return np.random.Generator(np.random.PCG64(_Words(tuple(seq), words[0])))
