@@ -35,6 +35,7 @@ import numpy as np
 
 import augkit
 
+from . import _procs
 from . import presets as _presets
 from .io import IMAGE_EXTENSIONS, TMP_SUFFIX, _decode, copy_file, read_image, write_image
 
@@ -292,7 +293,11 @@ def _cmd_augment(args) -> int:
     quiet = args.quiet or not sys.stderr.isatty()
     from tqdm import tqdm
 
+    context = (src, dst, pipe, args.seed, quality)
+    use_processes = args.workers > 1 and len(jobs) > 1 and not args.threads and _procs.available()
+    # Worker processes are forked here, before the progress bar starts its monitor thread.
     with _stop_on_signals() as stop, open(manifest_path, "a", encoding="utf-8") as manifest, \
+            _worker_processes(jobs, context, args.workers if use_processes else 0) as procs, \
             tqdm(total=len(jobs), unit="img", disable=quiet, file=sys.stderr, desc="augment") as bar:
 
         def collect(rel, result):
@@ -311,8 +316,9 @@ def _cmd_augment(args) -> int:
             manifest.flush()
             bar.update(1)
 
-        context = (src, dst, pipe, args.seed, quality)
-        if args.workers == 1:
+        if procs is not None:
+            procs.drive(stop, collect)
+        elif args.workers == 1:
             # One worker works on this thread: handing each image to a pool thread and its
             # result back costs two GIL hand-offs per image (~0.2 ms on a 2-ms image).
             for job in jobs:
@@ -338,6 +344,41 @@ def _cmd_augment(args) -> int:
         print(f"augkit augment: {processed} processed ({written} outputs), {skipped} skipped, {len(failures)} failed"
               f"{extra} in {elapsed:.2f} s, {rate:.1f} images/s -> {dst}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _process_job(job, context):
+    return _process(job, *context)
+
+
+@contextlib.contextmanager
+def _worker_processes(jobs, context, workers):
+    """A :class:`augkit._procs.Pool` of ``workers`` forked processes running ``_process`` (None for 0).
+
+    The compiled kernels are loaded here first, so that the children inherit
+    them instead of each loading its own.
+    """
+    if not workers:
+        yield None
+        return
+    _load_kernels(context[2])
+    import functools
+    with _procs.Pool(jobs, functools.partial(_process_job, context=context), workers) as pool:
+        yield pool
+
+
+def _load_kernels(pipe):
+    """Run the pipeline and the pixel repacks once on a small image: what they compile or load from
+    numba's cache is then in this process (an image too small for a crop still loads the kernel)."""
+    from PIL import Image
+
+    from . import _pixels
+
+    try:
+        pipe(image=np.zeros((64, 64, 3), np.uint8), rng=0, record=True)
+    except Exception:  # best effort: a pipeline this image does not suit still loaded its kernels, and
+        pass           # whatever was not loaded, each worker loads for itself
+    _pixels.rgb_array(Image.new("RGB", (8, 8)))
+    _pixels.rgbx_image(np.zeros((8, 8, 3), np.uint8))
 
 
 def _run_pool(jobs, workers, stop, collect, context):
@@ -510,8 +551,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--copies", type=_int_at_least(1), default=1, metavar="N", help="augmented copies per image (1)")
     p.add_argument("--seed", type=_int_at_least(0), default=0, metavar="S", help="random seed (0)")
     p.add_argument("--workers", type=_int_at_least(1), default=_cpu_count(), metavar="W",
-                   help=f"threads decoding, augmenting and encoding (number of CPUs: {_cpu_count()}); "
-                        "with 1, the work is done on the main thread")
+                   help=f"worker processes decoding, augmenting and encoding (number of CPUs: {_cpu_count()}); "
+                        "threads where processes cannot be forked (not Linux); with 1, the work is done in "
+                        "this process")
+    p.add_argument("--threads", action="store_true",
+                   help="run the workers as threads of this process instead of forked processes")
     p.add_argument("--format", choices=["same", *FORMATS], default="same", help="output format (same as input)")
     p.add_argument("--quality", type=_quality, metavar="Q", help="JPEG/WebP quality 1-100 (95)")
     p.add_argument("--include-original", action="store_true", help="also put each original into DST")

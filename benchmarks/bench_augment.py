@@ -4,19 +4,22 @@
 
 It makes a folder of photo-like images on the fly (random crops of the sample
 photographs, in two class folders), then measures, with the same number of
-threads:
+workers:
 
 - ``bound``: a plain Pillow loop that reads each file and writes it again in
-  the same format and quality (decode + encode, nothing else);
+  the same format and quality (decode + encode, nothing else), on worker
+  threads and, where ``augment`` uses them (2 or more workers on Linux), in
+  forked worker processes;
 - ``augment``: ``augkit augment SRC DST --copies 1 --preset seed`` run
   in-process (kernels warmed up first), which decodes, augments, encodes,
-  writes atomically and keeps the manifest.
+  writes atomically and keeps the manifest; with 2 or more workers both as it
+  runs by default (forked processes on Linux) and with ``--threads``.
 
-Each of ``--repeat`` rounds runs the bound and augment one after the other
-(alternating which goes first), so that both see the same load; the table
-gives each one's best round in images/s and the median (and range) over the
-rounds of augment / bound, which says how close augment comes to what
-decoding and encoding alone allow.
+Each of ``--repeat`` rounds runs every contender once, in rotating order, so
+that all see the same load; the table gives each one's best round in images/s
+and the median (and range) over the rounds of augment / bound with the same
+kind of workers, which says how close augment comes to what decoding and
+encoding alone allow.
 
 The folders go in the system's temporary directory; where creating files is
 slow or erratic (a busy disk), ``TMPDIR=/dev/shm`` (tmpfs) measures the same
@@ -40,6 +43,7 @@ import PIL
 from PIL import Image
 
 import augkit
+from augkit import _procs
 from augkit.cli import main as augkit_main
 
 SAMPLES = Path(augkit.__file__).resolve().parent.parent / "samples" / "images"
@@ -60,24 +64,55 @@ def make_folder(root: Path, n: int, size: int, fmt: str, quality: int) -> Path:
     return root
 
 
-def bound(src: Path, dst: Path, workers: int, quality: int) -> None:
-    files = sorted(p for p in src.rglob("*") if p.is_file())
-
+def _copier(src: Path, dst: Path, quality: int):
     def copy(path):
         target = dst / path.relative_to(src)
         target.parent.mkdir(parents=True, exist_ok=True)
         with Image.open(path) as img:
             img.load()
             img.save(target, quality=quality)
+        return [], None
+    return copy
 
+
+def bound(src: Path, dst: Path, workers: int, quality: int) -> None:
+    """Read and write every file again with Pillow, on ``workers`` threads."""
+    files = sorted(p for p in src.rglob("*") if p.is_file())
     with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(copy, files))
+        list(pool.map(_copier(src, dst, quality), files))
 
 
-def augment(src: Path, dst: Path, workers: int, quality: int) -> None:
+def bound_processes(src: Path, dst: Path, workers: int, quality: int) -> None:
+    """The same loop in ``workers`` forked processes (as ``augkit augment`` runs its workers on Linux)."""
+    files = sorted(p for p in src.rglob("*") if p.is_file())
+    for folder in {f.parent for f in files}:
+        (dst / folder.relative_to(src)).mkdir(parents=True, exist_ok=True)
+    import threading
+    with _procs.Pool(files, _copier(src, dst, quality), workers) as pool:
+        pool.drive(threading.Event(), lambda key, result: None, key=str)
+
+
+def augment(src: Path, dst: Path, workers: int, quality: int, *extra) -> None:
     status = augkit_main(["augment", str(src), str(dst), "--workers", str(workers), "--quality", str(quality),
-                          "--preset", "seed", "--seed", "0", "-q"])
+                          "--preset", "seed", "--seed", "0", "-q", *extra])
     assert status == 0, status
+
+
+def augment_threads(src: Path, dst: Path, workers: int, quality: int) -> None:
+    augment(src, dst, workers, quality, "--threads")
+
+
+def contenders(workers):
+    """(name, function, the bound it is compared with) for this many workers."""
+    if workers == 1:
+        return [("bound", bound, None), ("augment", augment, "bound")]
+    out = [("bound", bound, None)]
+    if _procs.available():
+        out += [("bound, processes", bound_processes, None), ("augment", augment, "bound, processes"),
+                ("augment --threads", augment_threads, "bound")]
+    else:
+        out += [("augment", augment, "bound")]
+    return out
 
 
 def timed(fn, src, dst: Path, workers, quality) -> float:
@@ -89,12 +124,13 @@ def timed(fn, src, dst: Path, workers, quality) -> float:
 
 
 def side_by_side(src, scratch: Path, workers, quality, repeat):
-    """``repeat`` rounds of (bound, augment), alternating which goes first; the times of each round."""
+    """``repeat`` rounds of every contender, in rotating order; each round's times by name."""
     rounds = []
+    named = contenders(workers)
     for r in range(repeat):
-        pair = (bound, augment) if r % 2 == 0 else (augment, bound)
-        times = {fn: timed(fn, src, scratch / f"{fn.__name__}_{workers}_{r}", workers, quality) for fn in pair}
-        rounds.append((times[bound], times[augment]))
+        order = named[r % len(named):] + named[:r % len(named)]
+        rounds.append({name: timed(fn, src, scratch / f"run_{workers}_{r}_{k}", workers, quality)
+                       for k, (name, fn, _) in enumerate(order)})
     return rounds
 
 
@@ -134,18 +170,22 @@ def main(argv=None):
         rows = []
         for w in workers:
             rounds = side_by_side(src, scratch, w, args.quality, args.repeat)
-            ratios = sorted(t_bound / t_aug for t_bound, t_aug in rounds)
-            rows.append((w, args.n / min(t for t, _ in rounds), args.n / min(t for _, t in rounds),
-                         statistics.median(ratios), ratios[0], ratios[-1]))
+            for name, _, against in contenders(w):
+                best = args.n / min(r[name] for r in rounds)
+                if against is None:
+                    rows.append((w, name, best, ""))
+                    continue
+                ratios = sorted(r[against] / r[name] for r in rounds)
+                rows.append((w, name, best, f"{statistics.median(ratios):.2f} [{ratios[0]:.2f}-{ratios[-1]:.2f}] "
+                                            f"of {against}"))
 
     lines = [f"`augkit augment` vs a plain Pillow read + write loop: {args.n} {args.format.upper()} images "
              f"{args.size}x{args.size} RGB (quality {args.quality}), preset `seed`, 1 copy; {args.repeat} rounds, "
-             "each running the two side by side (order alternating); images/s: the best round.",
+             "each running every contender once (order rotating); images/s: the best round.",
              "", f"Machine: {machine()}.", "",
-             "| workers | bound (decode + encode), images/s | augment, images/s | augment / bound, "
-             "median of rounds [range] |",
-             "|---:|---:|---:|---:|"]
-    lines += [f"| {w} | {b:.0f} | {a:.0f} | {m:.2f} [{lo:.2f}-{hi:.2f}] |" for w, b, a, m, lo, hi in rows]
+             "| workers | run | images/s | augment / bound, median of rounds [range] |",
+             "|---:|---|---:|---|"]
+    lines += [f"| {w} | {name} | {best:.0f} | {ratio} |" for w, name, best, ratio in rows]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:

@@ -1,0 +1,146 @@
+"""``augkit augment`` with worker processes (Linux), worker threads (--threads) and one worker."""
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import augkit.cli as cli
+from augkit import _procs
+from augkit.cli import main
+
+linux_only = pytest.mark.skipif(not _procs.available(), reason="worker processes are forked on Linux only")
+
+
+def _checksums(root):
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+def _folder(root, n=24):
+    """Nested classes, gray, RGBA, palette and JPEG files, and three that cannot be read."""
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        folder = root / ("cats" if i % 2 else "dogs" / Path("deep" if i % 3 == 0 else ""))
+        folder.mkdir(parents=True, exist_ok=True)
+        rgb = rng.integers(0, 256, (20 + i, 18 + 2 * i, 3), dtype=np.uint8)
+        kind = i % 4
+        if kind == 0:
+            Image.fromarray(rgb).save(folder / f"im{i:02d}.png")
+        elif kind == 1:
+            Image.fromarray(rgb[..., 0]).save(folder / f"im{i:02d}.png")
+        elif kind == 2:
+            Image.fromarray(np.dstack([rgb, rgb[..., :1]])).save(folder / f"im{i:02d}.png")
+        else:
+            Image.fromarray(rgb).save(folder / f"im{i:02d}.jpg", quality=90)
+    (root / "cats" / "empty.png").write_bytes(b"")
+    (root / "cats" / "text.jpg").write_text("not a JPEG\n")
+    whole = (root / "dogs" / "im02.png").read_bytes()
+    (root / "dogs" / "cut.png").write_bytes(whole[:len(whole) // 2])
+    return root
+
+
+def _children(pid):
+    """Live (not zombie) processes whose parent is ``pid``."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(entry))
+    return out
+
+
+@linux_only
+@pytest.mark.parametrize("fmt", ["same", "jpg"])
+def test_processes_threads_and_one_worker_write_the_same_bytes(tmp_path, monkeypatch, capsys, fmt):
+    src = _folder(tmp_path / "src")
+    before = _checksums(src)
+    forked = []
+
+    class Counting(_procs.Pool):
+        def __init__(self, jobs, work, workers):
+            super().__init__(jobs, work, workers)
+            forked.append(len(self.children))
+
+    monkeypatch.setattr(cli._procs, "Pool", Counting)
+    runs = {}
+    for name, extra in (("one", ["--workers", "1"]), ("processes", ["--workers", "2"]),
+                        ("threads", ["--workers", "2", "--threads"]), ("three", ["--workers", "3"])):
+        assert main(["augment", str(src), str(tmp_path / name), "--copies", "2", "--format", fmt, *extra]) == 1
+        err = capsys.readouterr().err
+        assert "24 processed (48 outputs), 0 skipped, 3 failed" in err, err
+        runs[name] = _checksums(tmp_path / name)
+    assert forked == [2, 3]          # processes for 2 and 3 workers, not for --threads or 1 worker
+    assert runs["one"] == runs["processes"] == runs["threads"] == runs["three"]
+    assert _checksums(src) == before
+    assert not _children(os.getpid())   # every worker was reaped
+
+
+@linux_only
+def test_a_worker_process_that_dies_fails_its_image_only(tmp_path, monkeypatch, capsys):
+    src = _folder(tmp_path / "src")
+    real = cli._process
+
+    def process(job, *context):   # runs in a worker process
+        if job[0] == "cats/im05.png":
+            os._exit(9)           # as if killed (out of memory, say)
+        return real(job, *context)
+    monkeypatch.setattr(cli, "_process", process)
+    dst = tmp_path / "out"
+    assert main(["augment", str(src), str(dst), "--workers", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "failed cats/im05.png: worker process died" in err
+    assert "23 processed (23 outputs), 0 skipped, 4 failed" in err, err
+    monkeypatch.setattr(cli, "_process", real)
+    assert main(["augment", str(src), str(dst), "--workers", "2", "-q"]) == 1   # the re-run does the one left
+    assert (dst / "cats" / "im05_aug0.png").is_file()
+
+
+@linux_only
+def test_no_worker_outlives_a_killed_run(tmp_path):
+    """SIGKILL to the command: its worker processes notice and exit, leaving no stray workers."""
+    src = tmp_path / "src"
+    (src / "noise").mkdir(parents=True)
+    rng = np.random.default_rng(5)
+    for i in range(80):
+        Image.fromarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(src / "noise" / f"n{i:03d}.png",
+                                                                                compress_level=0)
+    dst = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "augkit", "augment", str(src), str(dst), "--workers", "2",
+                             "--copies", "3"], stderr=subprocess.DEVNULL)
+    manifest = dst / "manifest.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if manifest.exists() and manifest.read_text().count("\n") >= 3:
+            break
+        time.sleep(0.002)
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(30) == -signal.SIGKILL, "the run ended before it could be killed"
+    assert len(workers) == 2
+
+    def alive(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+    deadline = time.monotonic() + 20
+    while any(alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(p) for p in workers)
+    for path in dst.rglob("*_aug*.png"):   # whatever has its final name is complete
+        if not path.name.startswith("."):
+            assert Image.open(path).size == (128, 128)
