@@ -208,8 +208,9 @@ def test_augment_writes_the_same_bytes_as_with_pillows_own_repacking(tmp_path, m
 
     monkeypatch.setattr(_pixels, "rgb_array", counted("in", rgb_array))
     monkeypatch.setattr(_pixels, "rgbx_image", counted("out", rgbx_image))
-    fast = run("fast1", "1"), run("fast2", "2")
-    assert taken["in"] >= 2 * 4 and (taken["out"] >= 2 * 4 or fmt == "png")  # the new paths did run
+    fast1 = run("fast1", "1")   # one worker works in this process, where the calls are counted
+    assert taken["in"] >= 4 and (taken["out"] >= 4 or fmt == "png")  # the new paths did run
+    fast = fast1, run("fast2", "2")   # (worker processes on Linux: the same code, in each child)
     monkeypatch.setattr(_pixels, "rgb_array", lambda img: None)
     monkeypatch.setattr(_pixels, "rgbx_image", lambda array: None)
     slow = run("slow", "1")
