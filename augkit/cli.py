@@ -24,6 +24,7 @@ import math
 import os
 import posixpath
 import signal
+import stat
 import sys
 import threading
 import time
@@ -37,7 +38,7 @@ import augkit
 
 from . import _procs
 from . import presets as _presets
-from .io import IMAGE_EXTENSIONS, TMP_SUFFIX, _decode, copy_file, read_image, write_image
+from .io import IMAGE_EXTENSIONS, TMP_SUFFIX, _decode, copy_file, read_image, walk_folder, write_image
 
 MANIFEST = "manifest.jsonl"
 RUN_FILE = "augkit_run.json"
@@ -95,25 +96,34 @@ def _pipeline(args, default="seed"):
 # --------------------------------------------------------------------------- augment
 def _source_key(rel: str) -> int:
     """A stable 64-bit number for a source's relative path: its outputs do not depend on other files."""
-    return int.from_bytes(hashlib.blake2b(rel.encode("utf-8"), digest_size=8).digest(), "little")
+    # surrogateescape: a name that is not UTF-8 hashes as its bytes on disk instead of ending the run
+    return int.from_bytes(hashlib.blake2b(rel.encode("utf-8", "surrogateescape"), digest_size=8).digest(), "little")
 
 
-def _scan(src: Path):
-    """Sorted relative POSIX paths of the image files under ``src`` and the number of other files."""
-    images, others = [], 0
-    top = os.fspath(src)
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        reldir = os.path.relpath(dirpath, top).replace(os.sep, "/")
-        prefix = "" if reldir == "." else reldir + "/"
+def _scan(src: Path, dst: Path):
+    """Image files under ``src`` (sorted relative POSIX paths), the number of other files, unreadable folders.
+
+    Linked folders are followed (not ``dst``, not loops: see :func:`augkit.io.walk_folder`);
+    a folder that cannot be listed is ``(relative path + "/", reason)``.
+    """
+    images, others, unlisted = [], 0, []
+    top = os.path.normpath(os.fspath(src))
+
+    def relative(path):
+        rel = os.path.relpath(path, top).replace(os.sep, "/")
+        return "" if rel == "." else rel + "/"
+
+    def cannot_list(exc):
+        unlisted.append((relative(exc.filename), f"cannot list folder: {exc.strerror or exc}"))
+
+    for dirpath, filenames in walk_folder(top, skip=dst, onerror=cannot_list):
+        prefix = relative(dirpath)
         for name in filenames:
-            if name.startswith("."):
-                continue
             if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS:
                 images.append(prefix + name)
             else:
                 others += 1
-    return sorted(images), others
+    return sorted(images), others, sorted(unlisted)
 
 
 def _outputs(rel, copies, fmt, include_original):
@@ -129,10 +139,13 @@ def _failure_reason(path: Path, exc: Exception) -> str:
     from PIL import UnidentifiedImageError
 
     try:
-        if path.stat().st_size == 0:
-            return "empty file (0 bytes)"
+        info = path.stat()
     except OSError as stat_exc:
         return f"cannot read: {stat_exc.strerror or stat_exc}"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a FIFO, device or socket)"
+    if info.st_size == 0:
+        return "empty file (0 bytes)"
     if isinstance(exc, UnidentifiedImageError):
         return "not a readable image (unknown format or corrupt header)"
     text = str(exc).replace(str(path), Path(path).name)
@@ -246,7 +259,7 @@ def _cmd_augment(args) -> int:
         raise UsageError(f"DST {str(dst)!r} is not empty and holds no {RUN_FILE} (not an augkit output folder); "
                          "choose a new or empty folder, or add --overwrite to write into it anyway")
 
-    sources, ignored = _scan(src)
+    sources, ignored, unlisted = _scan(src, dst)
     plan = [(rel, _outputs(rel, args.copies, args.format, args.include_original)) for rel in sources]
     seen = {}
     for rel, outs in plan:
@@ -271,6 +284,8 @@ def _cmd_augment(args) -> int:
             skipped += 1
 
     if args.dry_run:
+        for rel, reason in unlisted:
+            print(f"augkit augment: cannot read {rel}: {reason}", file=sys.stderr)
         for rel, _, todo in jobs:
             for _, out_rel in todo:
                 print(f"{rel} -> {out_rel}")
@@ -279,12 +294,18 @@ def _cmd_augment(args) -> int:
               f"nothing written", file=sys.stderr)
         return 0
 
-    for folder in sorted({posixpath.dirname(o) for _, _, todo in jobs for _, o in todo} | {""}):
-        (dst / folder).mkdir(parents=True, exist_ok=True)
-    for stale in dst.rglob(f"*{TMP_SUFFIX}"):  # left by a killed run; ours by name, never a user's file
-        stale.unlink()
-    _write_lines_atomic(run_path, [json.dumps({"augkit_version": augkit.__version__, **config}, indent=2) + "\n"])
-    _write_lines_atomic(manifest_path, [_line(e) for e in done.values()])
+    try:
+        for folder in sorted({posixpath.dirname(o) for _, _, todo in jobs for _, o in todo} | {""}):
+            (dst / folder).mkdir(parents=True, exist_ok=True)
+        for stale in dst.rglob(f"*{TMP_SUFFIX}"):  # left by a killed run; ours by name, never a user's file
+            stale.unlink()
+        _write_lines_atomic(run_path, [json.dumps({"augkit_version": augkit.__version__, **config}, indent=2)
+                                       + "\n"])
+        _write_lines_atomic(manifest_path, [_line(e) for e in done.values()])
+    except OSError as exc:
+        raise UsageError(f"DST {str(dst)!r} cannot be written ({exc.strerror or exc}: "
+                         f"{exc.filename if exc.filename is not None else dst}); choose a folder you can write to") \
+            from None
 
     results = {out_rel: _line(entry) for out_rel, entry in done.items()}
     failures = {}
@@ -299,6 +320,9 @@ def _cmd_augment(args) -> int:
     with _stop_on_signals() as stop, open(manifest_path, "a", encoding="utf-8") as manifest, \
             _worker_processes(jobs, context, args.workers if use_processes else 0) as procs, \
             tqdm(total=len(jobs), unit="img", disable=quiet, file=sys.stderr, desc="augment") as bar:
+        for rel, reason in unlisted:
+            manifest.write(_line({"source": rel, "error": reason}))
+            bar.write(f"augkit augment: failed {rel}: {reason}", file=sys.stderr)
 
         def collect(rel, result):
             nonlocal processed, written
@@ -337,13 +361,15 @@ def _cmd_augment(args) -> int:
     order = {o: i for i, o in enumerate(seen)}
     lines = [results[o] for o in sorted(results, key=order.__getitem__)]
     lines += [_line({"source": rel, "error": failures[rel]}) for rel in sources if rel in failures]
+    lines += [_line({"source": rel, "error": reason}) for rel, reason in unlisted]
     _write_lines_atomic(manifest_path, lines)
+    failed = len(failures) + len(unlisted)
     if not args.quiet:
         rate = processed / elapsed if elapsed > 0 else 0.0
         extra = f", {ignored} non-image files ignored" if ignored else ""
-        print(f"augkit augment: {processed} processed ({written} outputs), {skipped} skipped, {len(failures)} failed"
+        print(f"augkit augment: {processed} processed ({written} outputs), {skipped} skipped, {failed} failed"
               f"{extra} in {elapsed:.2f} s, {rate:.1f} images/s -> {dst}", file=sys.stderr)
-    return 1 if failures else 0
+    return 1 if failed else 0
 
 
 def _process_job(job, context):
@@ -513,8 +539,13 @@ def _cmd_preview(args) -> int:
     out = Path(args.output)
     if out.suffix.lower() not in (".png",):
         raise UsageError(f"-o {args.output}: the preview is a PNG file; give a path ending in .png")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_image(_grid(tiles, math.ceil(math.sqrt(len(tiles)))), out)
+    grid = _grid(tiles, math.ceil(math.sqrt(len(tiles))))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_image(grid, out)
+    except OSError as exc:
+        raise UsageError(f"-o {args.output}: cannot write ({exc.strerror or exc}); "
+                         "give a path in a folder you can write to") from None
     print(out)
     return 0
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 import numbers
-import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,7 +32,7 @@ import numpy as np
 
 from ._batch import MixedSizes as _MixedSizes
 from .core import Transform as _Transform
-from .io import IMAGE_EXTENSIONS, MODES, read_image
+from .io import IMAGE_EXTENSIONS, MODES, read_image, walk_folder
 
 _TARGET_KEYS = ("image", "mask", "bboxes", "keypoints")
 # A third seed word no sample index reaches, so that the shuffle stream of
@@ -316,11 +315,9 @@ class ImageFolder:
 
 
 def _walk(folder):
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+    for dirpath, filenames in walk_folder(folder):
         for name in filenames:
-            if not name.startswith("."):
-                yield Path(dirpath) / name
+            yield Path(dirpath) / name
 
 
 def collate(items):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +90,9 @@ def _decode(path, mode) -> np.ndarray:
     """
     if mode not in MODES:
         raise ValueError(f"read_image: mode must be one of 'RGB', 'L', 'RGBA' or None, got {mode!r}")
+    if isinstance(path, (str, bytes, os.PathLike)) and not stat.S_ISREG(os.stat(path).st_mode):
+        # Opening a FIFO blocks until something writes to it (Ctrl-C and SIGTERM included).
+        raise OSError(f"not a regular file (a FIFO, device or socket): {os.fsdecode(path)}")
     with Image.open(path) as img:
         img.load()
         if img.getexif().get(_ORIENTATION, 1) != 1:  # exif_transpose copies even when nothing turns
@@ -114,6 +118,31 @@ def _decode(path, mode) -> np.ndarray:
     # np.asarray is ~5x faster than np.array(img) (which walks Pillow's array
     # interface element-wise); read_image copies it to make it writeable.
     return np.asarray(img)
+
+
+def walk_folder(top, skip=None, onerror=None):
+    """``os.walk(top)`` in sorted order over visible files, following linked folders without looping.
+
+    Yields ``(dirpath, filenames)``; names starting with ``.`` (hidden files
+    and folders) are left out. Linked folders are followed, as torchvision's
+    ``ImageFolder`` does (datasets often link class folders kept elsewhere),
+    except a link to a folder of its own branch (a loop) and ``skip`` (a
+    folder written during the walk, such as an output folder) with everything
+    in it. ``onerror(OSError)`` hears of folders that cannot be listed
+    (``os.walk`` skips them silently by default).
+    """
+    top = os.path.normpath(os.fspath(top))
+    skip = None if skip is None else os.path.realpath(skip)
+    branches = {}  # dirpath -> real paths of it and its ancestors: a link to one of them is a loop
+    for dirpath, dirnames, filenames in os.walk(top, onerror=onerror, followlinks=True):
+        real = os.path.realpath(dirpath)
+        branch = frozenset() if dirpath == top else branches.get(os.path.dirname(dirpath), frozenset())
+        if real in branch or (skip is not None and (real == skip or real.startswith(skip + os.sep))):
+            dirnames[:] = []
+            continue
+        branches[dirpath] = branch | {real}
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        yield dirpath, sorted(name for name in filenames if not name.startswith("."))
 
 
 def pillow_format(ext: str) -> str:

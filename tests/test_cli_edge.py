@@ -1,0 +1,124 @@
+"""Odd folders and odd files for `augkit augment` and `augkit preview`: one clear line, never a traceback."""
+import json
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from augkit.cli import main
+from augkit.data import ImageFolder
+from augkit.io import read_image
+
+
+def _image(path, seed=0, shape=(9, 7, 3)):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)).save(path)
+    return path
+
+
+def _manifest(dst):
+    return [json.loads(line) for line in (Path(dst) / "manifest.jsonl").read_text().splitlines()]
+
+
+def test_a_destination_that_cannot_be_created_is_bad_usage(tmp_path, capsys):
+    src = tmp_path / "src"
+    _image(src / "a.png")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    assert main(["augment", str(src), str(blocker / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"DST {str(blocker / 'out')!r} cannot be written" in err, err
+    assert blocker.read_text() == "not a folder"
+
+
+def test_preview_output_that_cannot_be_written_is_bad_usage(tmp_path, capsys):
+    image = _image(tmp_path / "a.png")
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    out = blocker / "grid.png"
+    assert main(["preview", str(image), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"-o {out}: cannot write" in err, err
+
+
+def test_a_file_name_that_is_not_utf8_is_augmented_like_any_other(tmp_path, capsys):
+    src, dst = tmp_path / "src", tmp_path / "out"
+    _image(src / "ok.png")
+    odd = os.fsencode(src) + b"/odd\xff name.png"
+    with open(odd, "wb") as fh:
+        fh.write((src / "ok.png").read_bytes())
+    assert main(["augment", str(src), str(dst), "--workers", "1"]) == 0, capsys.readouterr().err
+    assert os.path.isfile(os.fsencode(dst) + b"/odd\xff name_aug0.png")
+    assert len(_manifest(dst)) == 2
+    # and the run resumes (the manifest's names match the files on disk)
+    assert main(["augment", str(src), str(dst)]) == 0
+    assert "0 processed (0 outputs), 2 skipped" in capsys.readouterr().err
+
+
+def test_a_fifo_named_like_an_image_costs_one_line_not_the_run(tmp_path, capsys):
+    src, dst = tmp_path / "src", tmp_path / "out"
+    _image(src / "ok.png")
+    os.mkfifo(src / "pipe.png")
+    result = []
+    run = threading.Thread(target=lambda: result.append(main(["augment", str(src), str(dst), "--workers", "1"])),
+                           daemon=True)
+    run.start()
+    run.join(20)
+    if run.is_alive():  # release the reader blocked on the FIFO before failing
+        with open(src / "pipe.png", "wb"):
+            pass
+        run.join(10)
+        pytest.fail("augment blocked on a FIFO in SRC")
+    assert result == [1]
+    err = capsys.readouterr().err
+    assert "failed pipe.png: not a regular file" in err, err
+    assert (dst / "ok_aug0.png").is_file()
+    assert [e["source"] for e in _manifest(dst) if "error" in e] == ["pipe.png"]
+
+
+def test_symlinked_class_folders_are_augmented_and_loops_are_not_followed(tmp_path, capsys):
+    src, dst, elsewhere = tmp_path / "src", tmp_path / "out", tmp_path / "elsewhere"
+    _image(src / "a" / "one.png")
+    _image(elsewhere / "cats" / "two.png", seed=1)
+    os.symlink(elsewhere / "cats", src / "cats")            # a class folder kept on another disk
+    os.symlink(src, src / "a" / "loop")                      # a link back up the tree
+    assert main(["augment", str(src), str(dst), "-q"]) == 0
+    assert sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*.png")) == ["a/one_aug0.png",
+                                                                                  "cats/two_aug0.png"]
+    assert not (dst / "cats").is_symlink()
+    # ImageFolder sees the same classes
+    assert ImageFolder(src).classes == ["a", "cats"]
+
+
+def test_a_symlink_in_src_to_dst_is_not_read_as_a_source(tmp_path, capsys):
+    src, dst = tmp_path / "src", tmp_path / "out"
+    _image(src / "a" / "one.png")
+    assert main(["augment", str(src), str(dst), "-q"]) == 0
+    os.symlink(dst, src / "outputs")
+    assert main(["augment", str(src), str(dst)]) == 0
+    assert "0 processed (0 outputs), 1 skipped" in capsys.readouterr().err
+    assert sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*.png")) == ["a/one_aug0.png"]
+    assert read_image(dst / "a/one_aug0.png").shape == (9, 7, 3)
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_not_silently_skipped(tmp_path, capsys, monkeypatch):
+    src, dst = tmp_path / "src", tmp_path / "out"
+    _image(src / "a" / "one.png")
+    _image(src / "locked" / "two.png")
+    real_scandir = os.scandir
+
+    def scandir(path="."):  # what a folder without read permission does (tests may run as root)
+        if os.fspath(path) == os.fspath(src / "locked"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert main(["augment", str(src), str(dst), "--workers", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "failed locked/: cannot list folder: Permission denied" in err and "1 processed" in err
+    assert "1 failed" in err, err
+    assert [e for e in _manifest(dst) if "error" in e] == [{"source": "locked/",
+                                                           "error": "cannot list folder: Permission denied"}]
