@@ -38,7 +38,8 @@ import augkit
 
 from . import _procs
 from . import presets as _presets
-from .io import IMAGE_EXTENSIONS, TMP_SUFFIX, _decode, copy_file, read_image, walk_folder, write_image
+from .io import (IMAGE_EXTENSIONS, TMP_SUFFIX, _decode, copy_file, pillow_format, read_image, walk_folder,
+                 write_image)
 
 MANIFEST = "manifest.jsonl"
 RUN_FILE = "augkit_run.json"
@@ -217,8 +218,8 @@ def _process(job, src, dst, pipe, seed, quality):
         for k, out_rel in todo:
             target = os.path.join(dst, out_rel)
             if k is None:
-                if os.path.splitext(out_rel)[1].lower() == os.path.splitext(rel)[1].lower():
-                    copy_file(path, target)
+                if pillow_format(posixpath.splitext(out_rel)[1]) == pillow_format(posixpath.splitext(rel)[1]):
+                    copy_file(path, target)  # same format (.jpeg -> .jpg too): the bytes, not a re-encode
                 else:
                     write_image(image, target, quality)
                 entries.append((out_rel, _line({"source": rel, "output": out_rel, "copy": None, "params": None})))
@@ -636,6 +637,9 @@ def main(argv=None) -> int:
         return 2
     except BrokenPipeError:  # output piped into `head`
         return 0
+    except KeyboardInterrupt:  # Ctrl-C outside augment's own handler (scanning SRC, preview, ...)
+        print(f"augkit {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -122,3 +122,27 @@ def test_a_folder_that_cannot_be_listed_is_reported_not_silently_skipped(tmp_pat
     assert "1 failed" in err, err
     assert [e for e in _manifest(dst) if "error" in e] == [{"source": "locked/",
                                                            "error": "cannot list folder: Permission denied"}]
+
+
+def test_include_original_copies_the_bytes_when_only_the_extension_spelling_changes(tmp_path):
+    src, dst = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (9, 7, 3), dtype=np.uint8)).save(
+        src / "photo.jpeg", quality=70)
+    assert main(["augment", str(src), str(dst), "--include-original", "--format", "jpg", "-q"]) == 0
+    assert (dst / "photo.jpg").read_bytes() == (src / "photo.jpeg").read_bytes()  # JPEG either way: no re-encode
+
+
+def test_ctrl_c_before_the_run_starts_is_status_130_without_a_traceback(tmp_path, capsys, monkeypatch):
+    import augkit.cli as cli
+
+    src = tmp_path / "src"
+    _image(src / "a.png")
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_scan", interrupted)
+    assert main(["augment", str(src), str(tmp_path / "out")]) == 130
+    err = capsys.readouterr().err
+    assert "augkit augment: interrupted" in err and "Traceback" not in err
