@@ -324,6 +324,9 @@ class Shift(_Builtin):
                 "fill_mask": _fill_config(self.fill_mask), **super().get_config()}
 
 
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
 class Tint(_Builtin):
     """Per-channel colour shift and scale: ``out = clip(image * s_c + o_c)``.
 
@@ -333,7 +336,8 @@ class Tint(_Builtin):
         Range of the offset ``o_c`` in image units (levels for uint8, the
         image's own units for float); a single number ``v`` means ``(-v, v)``.
     scale : (min, max)
-        Range of the factor ``s_c`` (>= 0).
+        Range of the factor ``s_c`` (>= 0). Both ranges must lie within
+        float32's (about +-3.4e38), in which tints are computed.
     per_channel : bool
         Draw ``(s_c, o_c)`` per channel (a colour tint); False draws one pair for
         all channels (a brightness change).
@@ -355,8 +359,9 @@ class Tint(_Builtin):
     def __init__(self, shift=(-20, 20), scale=(1.0, 1.0), per_channel=True, p=0.5):
         super().__init__(p)
         name = type(self).__name__
-        self.shift = check_range(shift, name, "shift", symmetric=True)
-        self.scale = check_range(scale, name, "scale", low=0.0)
+        # Tints are applied in float32 (uint8 through a table made from them): beyond its range they overflow.
+        self.shift = check_range(shift, name, "shift", symmetric=True, low=-_F32_MAX, high=_F32_MAX)
+        self.scale = check_range(scale, name, "scale", low=0.0, high=_F32_MAX)
         if not isinstance(per_channel, bool):
             raise ValueError(f"{name}: per_channel must be True or False, got {per_channel!r}")
         self.per_channel = per_channel
