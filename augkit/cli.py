@@ -261,6 +261,9 @@ def _cmd_augment(args) -> int:
                          "choose a new or empty folder, or add --overwrite to write into it anyway")
 
     sources, ignored, unlisted = _scan(src, dst)
+    if not sources and not unlisted:
+        print(f"augkit augment: no images under {str(src)!r} (files ending in "
+              f"{', '.join(IMAGE_EXTENSIONS)}; hidden files are skipped)", file=sys.stderr)
     plan = [(rel, _outputs(rel, args.copies, args.format, args.include_original)) for rel in sources]
     seen = {}
     for rel, outs in plan:

@@ -35,6 +35,10 @@ _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 _KEEP = {"1": "L", "L": "L", "LA": "LA", "RGB": "RGB", "RGBA": "RGBA", "PA": "RGBA"}
 
 
+def _name(path):
+    return os.fsdecode(path) if isinstance(path, (str, bytes, os.PathLike)) else "the image"
+
+
 def _natural_mode(img):
     if img.mode == "P":
         return "RGBA" if "transparency" in img.info else "RGB"
@@ -97,8 +101,15 @@ def _decode(path, mode) -> np.ndarray:
         img.load()
         if img.getexif().get(_ORIENTATION, 1) != 1:  # exif_transpose copies even when nothing turns
             img = ImageOps.exif_transpose(img)
+    if img.mode == "F":
+        raise ValueError(f"32-bit float images (Pillow mode F) are not supported: their range of values is "
+                         f"unknown (0..1? 0..255?); save them with 8 or 16 bits: {_name(path)}")
     if img.mode in _SIXTEEN_BIT:
-        scaled = np.asarray(img, dtype=np.float32) / np.float32(257.0)
+        values = np.asarray(img)
+        if img.mode == "I" and values.size and (int(values.max()) > 65535 or int(values.min()) < 0):
+            raise ValueError(f"32-bit integer images with values outside 0..65535 are not supported (got "
+                             f"{int(values.min())}..{int(values.max())}); save them with 8 or 16 bits: {_name(path)}")
+        scaled = values.astype(np.float32) / np.float32(257.0)
         if mode is None:
             return np.ascontiguousarray(np.clip(scaled, 0, 255))
         img = Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8))

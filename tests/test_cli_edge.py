@@ -146,3 +146,30 @@ def test_ctrl_c_before_the_run_starts_is_status_130_without_a_traceback(tmp_path
     assert main(["augment", str(src), str(tmp_path / "out")]) == 130
     err = capsys.readouterr().err
     assert "augkit augment: interrupted" in err and "Traceback" not in err
+
+
+def test_images_whose_values_have_no_known_range_are_refused_per_file(tmp_path, capsys):
+    """A float TIFF (0..1? 0..255?) or 32-bit integers beyond 16 bits: one line each, not black output."""
+    src = tmp_path / "src"
+    _image(src / "ok.png")
+    Image.fromarray(np.random.default_rng(1).random((5, 6)).astype(np.float32), mode="F").save(src / "float.tif")
+    Image.fromarray(np.array([[0, 70000]], np.int32), mode="I").save(src / "wide.tif")
+    Image.fromarray(np.array([[0, 65535, 1000]], np.uint16)).save(src / "sixteen.png")   # 16-bit: fine
+    for name, message in (("float.tif", "32-bit float images"), ("wide.tif", r"outside 0..65535 are not supported \(got 0..70000\)")):
+        with pytest.raises(ValueError, match=message):
+            read_image(src / name, mode=None)
+    assert read_image(src / "sixteen.png", mode=None).max() == 255
+    assert main(["augment", str(src), str(tmp_path / "out"), "--workers", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "failed float.tif: ValueError: 32-bit float images" in err
+    assert "failed wide.tif: ValueError: 32-bit integer images" in err
+    assert "2 processed (2 outputs), 0 skipped, 2 failed" in err and "Traceback" not in err
+
+
+def test_a_folder_without_images_says_so(tmp_path, capsys):
+    src = tmp_path / "src"
+    (src / "cats").mkdir(parents=True)
+    (src / "cats" / "notes.txt").write_text("no images here\n")
+    assert main(["augment", str(src), str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert f"no images under {str(src)!r}" in err and "0 processed" in err
