@@ -43,6 +43,7 @@ from .io import (IMAGE_EXTENSIONS, TMP_SUFFIX, _decode, copy_file, pillow_format
 
 MANIFEST = "manifest.jsonl"
 RUN_FILE = "augkit_run.json"
+PREVIEW_SIDE = 1024   # preview tiles of larger images are shown reduced by a whole factor to about this
 FORMATS = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
 
 
@@ -533,10 +534,19 @@ def _cmd_preview(args) -> int:
         variants = _demo_tiles(image.shape, args.n)
     else:
         variants = [(f"{name} #{k + 1}", pipe) for k in range(8 if args.n is None else args.n)]
-    tiles = [("original", image)]
+    # A phone photo (4000x3000) would make a 12000x9000 grid: tiles are augmented at full size,
+    # then shown reduced, all by the same whole factor (sizes stay comparable).
+    factor = max(1, math.ceil(max(image.shape[:2]) / PREVIEW_SIDE))
+
+    def shown(array):
+        if factor == 1:
+            return array
+        from PIL import Image
+        return np.asarray(Image.fromarray(array).reduce(factor))
+    tiles = [("original" if factor == 1 else f"original, shown at 1/{factor}", shown(image))]
     for k, (label, transform) in enumerate(variants):
         try:
-            tiles.append((label, transform(image=image, rng=(args.seed, k))["image"]))
+            tiles.append((label, shown(transform(image=image, rng=(args.seed, k))["image"])))
         except ValueError as exc:
             raise UsageError(f"the pipeline cannot run on {path.name} ({image.shape[1]}x{image.shape[0]}): {exc}") \
                 from None

@@ -173,3 +173,14 @@ def test_a_folder_without_images_says_so(tmp_path, capsys):
     assert main(["augment", str(src), str(tmp_path / "out")]) == 0
     err = capsys.readouterr().err
     assert f"no images under {str(src)!r}" in err and "0 processed" in err
+
+
+def test_preview_of_a_large_photo_shows_reduced_tiles(tmp_path, capsys):
+    """A 3000x2100 photo: tiles augmented at full size, shown at 1/3, so the grid stays ~3,100 px wide."""
+    big = _image(tmp_path / "big.png", shape=(2100, 3000, 3))
+    out = tmp_path / "grid.png"
+    assert main(["preview", str(big), "--preset", "seed", "--n", "3", "-o", str(out)]) == 0
+    grid = read_image(out)
+    assert grid.shape[1] < 2 * (1000 + 6) + 6 + 1 and grid.shape[0] < 2 * (700 + 16 + 6) + 6 + 1  # 2x2 at 1/3
+    original = np.asarray(Image.open(big).reduce(3))
+    np.testing.assert_array_equal(grid[6 + 16:6 + 16 + 700, 6:6 + 1000], original)   # the first tile
