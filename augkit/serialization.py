@@ -100,7 +100,11 @@ def load(path) -> Transform:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ValueError(f"load: {path} is not valid YAML: {exc}") from None
+            # PyYAML's message spans lines (with a snippet of the file); keep one line: where, and what.
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+            what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ValueError(f"load: {path} is not valid YAML ({where}{what})") from None
     else:
         try:
             data = json.loads(text)

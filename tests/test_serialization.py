@@ -54,6 +54,11 @@ def test_load_errors_are_clear(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
         A.load(bad)
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("pipeline: [\n  - name: Shift\n   bad")
+    with pytest.raises(ValueError, match=r"not valid YAML \(line 2, column 3: expected the node content") as info:
+        A.load(bad_yaml)
+    assert "\n" not in str(info.value)   # one line, as errors are everywhere else
     future = tmp_path / "future.json"
     future.write_text(json.dumps({"augkit_format": 99, "pipeline": {"name": "Tint"}}))
     with pytest.raises(ValueError, match="augkit_format 99"):
