@@ -223,7 +223,10 @@ def atomic_write(path, write) -> Path:
     the GIL released (encoding into a ``BytesIO`` holds it throughout).
     """
     path = os.fspath(path)
-    fd, tmp = _open_temporary(path)
+    try:
+        fd, tmp = _open_temporary(path)
+    except OSError as exc:  # name the file being written, not its temporary name
+        raise type(exc)(exc.errno, exc.strerror, path) from None
     try:
         with open(fd, "wb") as fh:
             write(fh)

@@ -90,3 +90,17 @@ def test_write_image_bytes_are_those_of_an_in_memory_encode(tmp_path, ext):
     Image.fromarray(image).save(buffer, format=fmt, **({"quality": 90} if fmt in ("JPEG", "WEBP") else {}))
     assert write_image(image, tmp_path / f"x{ext}", quality=90).read_bytes() == buffer.getvalue()
     assert _names(tmp_path) == [f"x{ext}"]
+
+
+def test_an_error_creating_the_temporary_file_names_the_output(tmp_path, monkeypatch):
+    real_open = os.open
+
+    def refuse(name, flags, *args):
+        if TMP_SUFFIX in os.fspath(name):
+            raise PermissionError(13, "Permission denied", name)
+        return real_open(name, flags, *args)
+    monkeypatch.setattr(aio.os, "open", refuse)
+    with pytest.raises(PermissionError) as info:
+        write_image(np.zeros((2, 2, 3), np.uint8), tmp_path / "x.png")
+    assert info.value.filename == str(tmp_path / "x.png") and TMP_SUFFIX not in str(info.value)
+    assert _names(tmp_path) == []
