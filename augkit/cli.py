@@ -393,7 +393,14 @@ def _worker_processes(jobs, context, workers):
         return
     _load_kernels(context[2])
     import functools
-    with _procs.Pool(jobs, functools.partial(_process_job, context=context), workers) as pool:
+    try:
+        pool = _procs.Pool(jobs, functools.partial(_process_job, context=context), workers)
+    except OSError as exc:   # fork refused (a process limit, memory): the same work on threads
+        print(f"augkit augment: cannot start worker processes ({exc.strerror or exc}); using threads",
+              file=sys.stderr)
+        yield None
+        return
+    with pool:
         yield pool
 
 

@@ -144,3 +144,19 @@ def test_no_worker_outlives_a_killed_run(tmp_path):
     for path in dst.rglob("*_aug*.png"):   # whatever has its final name is complete
         if not path.name.startswith("."):
             assert Image.open(path).size == (128, 128)
+
+
+@linux_only
+def test_when_fork_is_refused_the_threads_do_the_work(tmp_path, monkeypatch, capsys):
+    src = _folder(tmp_path / "src")
+    assert main(["augment", str(src), str(tmp_path / "want"), "--workers", "1", "-q"]) == 1
+    capsys.readouterr()
+
+    def refuse():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+    monkeypatch.setattr(_procs.os, "fork", refuse)
+    assert main(["augment", str(src), str(tmp_path / "got"), "--workers", "2"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot start worker processes (Resource temporarily unavailable); using threads" in err
+    assert "24 processed (24 outputs), 0 skipped, 3 failed" in err
+    assert _checksums(tmp_path / "got") == _checksums(tmp_path / "want")
