@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import importlib
 import json
@@ -392,7 +393,6 @@ def _worker_processes(jobs, context, workers):
         yield None
         return
     _load_kernels(context[2])
-    import functools
     try:
         pool = _procs.Pool(jobs, functools.partial(_process_job, context=context), workers)
     except OSError as exc:   # fork refused (a process limit, memory): the same work on threads
