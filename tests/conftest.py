@@ -1,5 +1,13 @@
+import hashlib
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
+from PIL import Image
 
 import augkit as A
 
@@ -35,3 +43,75 @@ def every_transform(p=0.5):
 @pytest.fixture
 def image():
     return make_image()
+
+
+def checksums(root):
+    """sha256 of every file under ``root``, by relative POSIX path."""
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+def manifest(dst):
+    """The entries of ``dst/manifest.jsonl``."""
+    return [json.loads(line) for line in (Path(dst) / "manifest.jsonl").read_text().splitlines()]
+
+
+def process_state(pid):
+    """The one-letter state of process ``pid`` from /proc (``"Z"`` for a zombie), or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def children(pid):
+    """Live (not zombie) processes whose parent is ``pid``."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(entry))
+    return out
+
+
+def wait_until_exited(pids, timeout):
+    """Wait up to ``timeout`` seconds for every process in ``pids`` to exit (a zombie counts);
+    True when they all did."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if all(process_state(p) in (None, "Z") for p in pids):
+            return True
+        time.sleep(0.05)
+    return all(process_state(p) in (None, "Z") for p in pids)
+
+
+def noise_folder(src, seed, n=60):
+    """``n`` 128x128 PNGs of incompressible noise: slow enough to encode that a signal lands mid-run."""
+    (src / "noise").mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(src / "noise" / f"n{i:03d}.png",
+                                                                                compress_level=0)
+
+
+def signal_mid_run(command, dst, signum, before=None, **popen):
+    """Start ``command`` and send it ``signum`` once its manifest lists 3 outputs (calling
+    ``before(proc)`` just before); the process."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, **popen)
+    manifest_file = dst / "manifest.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if manifest_file.exists() and manifest_file.read_text().count("\n") >= 3:
+            if before is not None:
+                before(proc)
+            proc.send_signal(signum)
+            break
+        time.sleep(0.002)
+    return proc

@@ -1,10 +1,8 @@
 """``augkit augment`` with worker processes (Linux), worker threads (--threads) and one worker."""
-import hashlib
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +12,9 @@ from PIL import Image
 import augkit.cli as cli
 from augkit import _procs
 from augkit.cli import main
+from conftest import checksums, children, noise_folder, signal_mid_run, wait_until_exited
 
 linux_only = pytest.mark.skipif(not _procs.available(), reason="worker processes are forked on Linux only")
-
-
-def _checksums(root):
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(Path(root).rglob("*")) if p.is_file()}
 
 
 def _folder(root, n=24):
@@ -46,27 +40,11 @@ def _folder(root, n=24):
     return root
 
 
-def _children(pid):
-    """Live (not zombie) processes whose parent is ``pid``."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            out.append(int(entry))
-    return out
-
-
 @linux_only
 @pytest.mark.parametrize("fmt", ["same", "jpg"])
 def test_processes_threads_and_one_worker_write_the_same_bytes(tmp_path, monkeypatch, capsys, fmt):
     src = _folder(tmp_path / "src")
-    before = _checksums(src)
+    before = checksums(src)
     forked = []
 
     class Counting(_procs.Pool):
@@ -81,11 +59,11 @@ def test_processes_threads_and_one_worker_write_the_same_bytes(tmp_path, monkeyp
         assert main(["augment", str(src), str(tmp_path / name), "--copies", "2", "--format", fmt, *extra]) == 1
         err = capsys.readouterr().err
         assert "24 processed (48 outputs), 0 skipped, 3 failed" in err, err
-        runs[name] = _checksums(tmp_path / name)
+        runs[name] = checksums(tmp_path / name)
     assert forked == [2, 3]          # processes for 2 and 3 workers, not for --threads or 1 worker
     assert runs["one"] == runs["processes"] == runs["threads"] == runs["three"]
-    assert _checksums(src) == before
-    assert not _children(os.getpid())   # every worker was reaped
+    assert checksums(src) == before
+    assert not children(os.getpid())   # every worker was reaped
 
 
 @linux_only
@@ -111,36 +89,15 @@ def test_a_worker_process_that_dies_fails_its_image_only(tmp_path, monkeypatch, 
 @linux_only
 def test_no_worker_outlives_a_killed_run(tmp_path):
     """SIGKILL to the command: its worker processes notice and exit, leaving no stray workers."""
-    src = tmp_path / "src"
-    (src / "noise").mkdir(parents=True)
-    rng = np.random.default_rng(5)
-    for i in range(80):
-        Image.fromarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(src / "noise" / f"n{i:03d}.png",
-                                                                                compress_level=0)
-    dst = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "augkit", "augment", str(src), str(dst), "--workers", "2",
-                             "--copies", "3"], stderr=subprocess.DEVNULL)
-    manifest = dst / "manifest.jsonl"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if manifest.exists() and manifest.read_text().count("\n") >= 3:
-            break
-        time.sleep(0.002)
-    workers = _children(proc.pid)
-    proc.send_signal(signal.SIGKILL)
+    src, dst = tmp_path / "src", tmp_path / "out"
+    noise_folder(src, seed=5, n=80)
+    workers = []
+    proc = signal_mid_run([sys.executable, "-m", "augkit", "augment", str(src), str(dst), "--workers", "2",
+                           "--copies", "3"], dst, signal.SIGKILL, before=lambda p: workers.extend(children(p.pid)),
+                          stderr=subprocess.DEVNULL)
     assert proc.wait(30) == -signal.SIGKILL, "the run ended before it could be killed"
     assert len(workers) == 2
-
-    def alive(pid):
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-        except FileNotFoundError:
-            return False
-    deadline = time.monotonic() + 20
-    while any(alive(p) for p in workers) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(alive(p) for p in workers)
+    assert wait_until_exited(workers, timeout=20)
     for path in dst.rglob("*_aug*.png"):   # whatever has its final name is complete
         if not path.name.startswith("."):
             assert Image.open(path).size == (128, 128)
@@ -159,4 +116,4 @@ def test_when_fork_is_refused_the_threads_do_the_work(tmp_path, monkeypatch, cap
     err = capsys.readouterr().err
     assert "cannot start worker processes (Resource temporarily unavailable); using threads" in err
     assert "24 processed (24 outputs), 0 skipped, 3 failed" in err
-    assert _checksums(tmp_path / "got") == _checksums(tmp_path / "want")
+    assert checksums(tmp_path / "got") == checksums(tmp_path / "want")

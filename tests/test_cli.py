@@ -1,12 +1,10 @@
 """The augkit command line, end to end on folders made here."""
-import hashlib
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
-import time
 import types
 from pathlib import Path
 
@@ -18,21 +16,15 @@ import augkit as A
 import augkit.cli as cli
 from augkit.cli import main
 from augkit.io import read_image
+from conftest import checksums, manifest, noise_folder, signal_mid_run
 
 BROKEN = {"cats/truncated.png", "dogs/empty.png", "dogs/deep/notes.jpg"}
 
 
-def _checksums(root):
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(Path(root).rglob("*")) if p.is_file()}
-
 
 def _outputs(root):
-    return {k: v for k, v in _checksums(root).items() if k not in ("manifest.jsonl", "augkit_run.json")}
+    return {k: v for k, v in checksums(root).items() if k not in ("manifest.jsonl", "augkit_run.json")}
 
-
-def _manifest(dst):
-    return [json.loads(line) for line in (Path(dst) / "manifest.jsonl").read_text().splitlines()]
 
 
 @pytest.fixture
@@ -56,7 +48,7 @@ def src(tmp_path):
 
 
 def test_augment_end_to_end(src, tmp_path, capsys):
-    before = _checksums(src)
+    before = checksums(src)
     dst = tmp_path / "out"
     assert main(["augment", str(src), str(dst), "--copies", "2", "--workers", "2", "--seed", "4"]) == 1
     err = capsys.readouterr().err
@@ -64,7 +56,7 @@ def test_augment_end_to_end(src, tmp_path, capsys):
         assert f"failed {rel}" in err
     assert "empty file (0 bytes)" in err and "not a readable image" in err and "truncated" in err
     assert "5 processed (10 outputs), 0 skipped, 3 failed" in err and "images/s" in err
-    assert _checksums(src) == before
+    assert checksums(src) == before
 
     outputs = _outputs(dst)
     good = ["cats/photo.jpg", "cats/rgb.png", "dogs/deep/rgba.png", "dogs/gray.png", "top.png"]
@@ -73,7 +65,7 @@ def test_augment_end_to_end(src, tmp_path, capsys):
     assert read_image(dst / "dogs/gray_aug0.png", mode=None).shape == (12, 10)
     assert read_image(dst / "dogs/deep/rgba_aug1.png", mode=None).shape == (12, 10, 4)
 
-    entries = _manifest(dst)
+    entries = manifest(dst)
     done = [e for e in entries if "error" not in e]
     assert sorted(e["output"] for e in done) == sorted(expected)
     assert {e["source"] for e in entries if "error" in e} == BROKEN
@@ -96,13 +88,13 @@ def test_outputs_byte_identical_for_any_workers_and_reruns(src, tmp_path, capsys
     runs = []
     for name, workers in (("w1", "1"), ("w3", "3")):
         main(["augment", str(src), str(tmp_path / name), "--copies", "2", "--workers", workers, "--format", fmt])
-        runs.append(_checksums(tmp_path / name))
+        runs.append(checksums(tmp_path / name))
     assert runs[0] == runs[1]
     assert len([k for k in runs[0] if k.endswith(f".{fmt}")]) == 10
     # a re-run skips everything and leaves every byte as it was
     assert main(["augment", str(src), str(tmp_path / "w1"), "--copies", "2", "--format", fmt]) == 1
     assert "0 processed (0 outputs), 5 skipped, 3 failed" in capsys.readouterr().err
-    assert _checksums(tmp_path / "w1") == runs[0]
+    assert checksums(tmp_path / "w1") == runs[0]
 
 
 def test_resume_repairs_every_kill_state(src, tmp_path):
@@ -119,37 +111,15 @@ def test_resume_repairs_every_kill_state(src, tmp_path):
     (dst / "manifest.jsonl").write_text("".join(kept) + kept[-1][:20])
     (dst / "cats" / ".rgb_aug1.png.x1y2.augkit-tmp").write_bytes(b"\x89PNG half")
     assert main(["augment", str(src), str(dst), "--copies", "2", "-q"]) == 0
-    assert _checksums(dst) == _checksums(clean)
-    assert len(_manifest(dst)) == 10 and len({e["output"] for e in _manifest(dst)}) == 10
-
-
-def _noise_folder(src, seed, n=60):
-    """``n`` 128x128 PNGs of incompressible noise: slow enough to encode that a signal lands mid-run."""
-    (src / "noise").mkdir(parents=True)
-    rng = np.random.default_rng(seed)
-    for i in range(n):
-        Image.fromarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)).save(src / "noise" / f"n{i:03d}.png",
-                                                                                compress_level=0)
-
-
-def _signal_mid_run(command, dst, signum, **popen):
-    """Start ``command`` and send it ``signum`` once its manifest lists 3 outputs; the process."""
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, **popen)
-    manifest = dst / "manifest.jsonl"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if manifest.exists() and manifest.read_text().count("\n") >= 3:
-            proc.send_signal(signum)
-            break
-        time.sleep(0.002)
-    return proc
+    assert checksums(dst) == checksums(clean)
+    assert len(manifest(dst)) == 10 and len({e["output"] for e in manifest(dst)}) == 10
 
 
 def test_resume_after_a_real_kill(tmp_path, capsys):
     src, dst, clean = tmp_path / "src", tmp_path / "out", tmp_path / "clean"
-    _noise_folder(src, seed=1)
+    noise_folder(src, seed=1)
     command = [sys.executable, "-m", "augkit", "augment", str(src), str(dst), "--workers", "1", "--copies", "2"]
-    proc = _signal_mid_run(command, dst, signal.SIGKILL, stderr=subprocess.DEVNULL)
+    proc = signal_mid_run(command, dst, signal.SIGKILL, stderr=subprocess.DEVNULL)
     assert proc.wait(30) == -signal.SIGKILL, "the run ended before it could be killed"
     made = [p for p in dst.rglob("*_aug*.png") if not p.name.startswith(".")]
     assert 0 < len(made) < 120
@@ -159,30 +129,30 @@ def test_resume_after_a_real_kill(tmp_path, capsys):
     skipped = int(re.search(r"(\d+) skipped", capsys.readouterr().err).group(1))
     assert skipped > 0  # the re-run resumed instead of starting over
     assert main(["augment", str(src), str(clean), "--copies", "2", "-q"]) == 0
-    assert _checksums(dst) == _checksums(clean)
-    outputs = [e["output"] for e in _manifest(dst)]
+    assert checksums(dst) == checksums(clean)
+    outputs = [e["output"] for e in manifest(dst)]
     assert len(outputs) == len(set(outputs)) == 120
 
 
 def test_sigterm_stops_cleanly_with_status_130_and_resumes(tmp_path, capsys):
     src, dst, clean = tmp_path / "src", tmp_path / "out", tmp_path / "clean"
-    _noise_folder(src, seed=2)
+    noise_folder(src, seed=2)
     command = [sys.executable, "-m", "augkit", "augment", str(src), str(dst), "--workers", "2", "--copies", "2"]
-    proc = _signal_mid_run(command, dst, signal.SIGTERM, stderr=subprocess.PIPE, text=True)
+    proc = signal_mid_run(command, dst, signal.SIGTERM, stderr=subprocess.PIPE, text=True)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "interrupted after" in err
     # in-flight images were finished, not abandoned: no temporary file, and every
     # output the manifest lists is there and complete
     assert not [p for p in dst.rglob("*") if p.name.startswith(".")]
-    listed = [e["output"] for e in _manifest(dst)]
+    listed = [e["output"] for e in manifest(dst)]
     assert 0 < len(listed) < 120 and len(listed) == len(set(listed))
     for out in listed:
         assert read_image(dst / out).shape == (128, 128, 3)
     assert main(command[3:]) == 0
     assert int(re.search(r"(\d+) skipped", capsys.readouterr().err).group(1)) > 0
     assert main(["augment", str(src), str(clean), "--copies", "2", "-q"]) == 0
-    assert _checksums(dst) == _checksums(clean)
+    assert checksums(dst) == checksums(clean)
 
 
 @pytest.mark.parametrize("workers, signum", [("1", signal.SIGTERM), ("1", signal.SIGINT), ("2", signal.SIGINT)])
@@ -204,7 +174,7 @@ def test_a_signal_finishes_the_images_in_hand_then_stops_with_130(tmp_path, caps
     assert main(["augment", str(src), str(dst), "--copies", "2", "--workers", workers]) == 130
     assert "interrupted after" in capsys.readouterr().err
     assert not [p for p in dst.rglob("*") if p.name.startswith(".")]  # nothing half-written
-    listed = [e["output"] for e in _manifest(dst)]
+    listed = [e["output"] for e in manifest(dst)]
     assert len(listed) == len(set(listed))
     if workers == "1":
         assert len(listed) == 4  # the image in hand was finished, no other started
@@ -215,11 +185,11 @@ def test_a_signal_finishes_the_images_in_hand_then_stops_with_130(tmp_path, caps
     assert main(["augment", str(src), str(dst), "--copies", "2"]) == 0
     assert int(re.search(r"(\d+) skipped", capsys.readouterr().err).group(1)) == len(listed) // 2
     assert main(["augment", str(src), str(clean), "--copies", "2", "-q"]) == 0
-    assert _checksums(dst) == _checksums(clean)
+    assert checksums(dst) == checksums(clean)
 
 
 def test_refuses_unsafe_folders_and_bad_usage(src, tmp_path, capsys):
-    before = _checksums(src)
+    before = checksums(src)
     cases = [
         (["augment", str(src), str(src / "cats" / "out")], "inside SRC"),
         (["augment", str(src), str(src)], "is SRC"),
@@ -237,7 +207,7 @@ def test_refuses_unsafe_folders_and_bad_usage(src, tmp_path, capsys):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, err
-    assert _checksums(src) == before
+    assert checksums(src) == before
     assert not (tmp_path / "o").exists()
 
 
@@ -272,7 +242,7 @@ def test_include_original_and_format_conversion(src, tmp_path):
     assert (dst / "cats/photo.jpg").read_bytes() == (src / "cats/photo.jpg").read_bytes()  # same format: copied
     assert read_image(dst / "cats/rgb.jpg").shape == (12, 10, 3)
     assert read_image(dst / "dogs/deep/rgba_aug0.jpg").shape == (12, 10, 3)
-    originals = [e for e in _manifest(dst) if e.get("copy", 0) is None]
+    originals = [e for e in manifest(dst) if e.get("copy", 0) is None]
     assert len(originals) == 5
 
 

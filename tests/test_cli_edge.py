@@ -1,8 +1,6 @@
 """Odd folders and odd files for `augkit augment` and `augkit preview`: one clear line, never a traceback."""
-import json
 import os
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +9,7 @@ from PIL import Image
 from augkit.cli import main
 from augkit.data import ImageFolder
 from augkit.io import read_image
+from conftest import manifest
 
 
 def _image(path, seed=0, shape=(9, 7, 3)):
@@ -18,9 +17,6 @@ def _image(path, seed=0, shape=(9, 7, 3)):
     Image.fromarray(np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)).save(path)
     return path
 
-
-def _manifest(dst):
-    return [json.loads(line) for line in (Path(dst) / "manifest.jsonl").read_text().splitlines()]
 
 
 def test_a_destination_that_cannot_be_created_is_bad_usage(tmp_path, capsys):
@@ -52,7 +48,7 @@ def test_a_file_name_that_is_not_utf8_is_augmented_like_any_other(tmp_path, caps
         fh.write((src / "ok.png").read_bytes())
     assert main(["augment", str(src), str(dst), "--workers", "1"]) == 0, capsys.readouterr().err
     assert os.path.isfile(os.fsencode(dst) + b"/odd\xff name_aug0.png")
-    assert len(_manifest(dst)) == 2
+    assert len(manifest(dst)) == 2
     # and the run resumes (the manifest's names match the files on disk)
     assert main(["augment", str(src), str(dst)]) == 0
     assert "0 processed (0 outputs), 2 skipped" in capsys.readouterr().err
@@ -76,7 +72,7 @@ def test_a_fifo_named_like_an_image_costs_one_line_not_the_run(tmp_path, capsys)
     err = capsys.readouterr().err
     assert "failed pipe.png: not a regular file" in err, err
     assert (dst / "ok_aug0.png").is_file()
-    assert [e["source"] for e in _manifest(dst) if "error" in e] == ["pipe.png"]
+    assert [e["source"] for e in manifest(dst) if "error" in e] == ["pipe.png"]
 
 
 def test_symlinked_class_folders_are_augmented_and_loops_are_not_followed(tmp_path, capsys):
@@ -120,7 +116,7 @@ def test_a_folder_that_cannot_be_listed_is_reported_not_silently_skipped(tmp_pat
     err = capsys.readouterr().err
     assert "failed locked/: cannot list folder: Permission denied" in err and "1 processed" in err
     assert "1 failed" in err, err
-    assert [e for e in _manifest(dst) if "error" in e] == [{"source": "locked/",
+    assert [e for e in manifest(dst) if "error" in e] == [{"source": "locked/",
                                                            "error": "cannot list folder: Permission denied"}]
 
 

@@ -1,6 +1,5 @@
 """augkit train / init-study: reports, files, determinism, bad input (all at tiny sizes)."""
 import csv
-import hashlib
 import json
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from augkit.cli import main
 from augkit.data import sample_path
 from augkit.demo_train import (PERTURBATIONS, compare, load_folder, perturbed_copies, stratified_split, sweep,
                                train_model)
+from conftest import checksums
 
 TINY = ["--epochs", "2", "--hidden", "8", "--copies", "3", "-q"]
 TIMING = {"time", "data_time", "val_time", "seconds"}
@@ -27,10 +27,6 @@ def faces():
 def _numbers(history):
     return [{k: v for k, v in r.items() if k not in TIMING} for r in history]
 
-
-def _checksums(root):
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(Path(root).rglob("*")) if p.is_file()}
 
 
 @pytest.fixture
@@ -109,7 +105,7 @@ def test_augmentation_changes_training(faces):
 
 def test_cli_train_writes_history_weights_and_plots(tmp_path, capsys):
     out = tmp_path / "run"
-    before = _checksums(sample_path("faces"))
+    before = checksums(sample_path("faces"))
     assert main(["train", *TINY, "--seed", "2", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "result: train accuracy" in text and "on perturbed copies" in text
@@ -125,7 +121,7 @@ def test_cli_train_writes_history_weights_and_plots(tmp_path, capsys):
     assert model.config["sizes"] == [625, 8, 2]
     for png in ("learning_curves.png", "activations.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert _checksums(sample_path("faces")) == before
+    assert checksums(sample_path("faces")) == before
 
     again = tmp_path / "again"
     assert main(["train", *TINY, "--seed", "2", "--out", str(again)]) == 0
@@ -134,14 +130,14 @@ def test_cli_train_writes_history_weights_and_plots(tmp_path, capsys):
 
 
 def test_cli_train_on_any_folder_never_writes_into_it(folder, tmp_path, capsys):
-    before = _checksums(folder)
+    before = checksums(folder)
     out = tmp_path / "out"
     assert main(["train", str(folder), "--size", "10", *TINY, "--val-fraction", "0.34", "--out", str(out),
                  "--activation", "tanh", "--init", "xavier", "--optimizer", "momentum", "--lr", "0.01"]) == 0
     captured = capsys.readouterr()
     assert "broken.png" in captured.err
     assert "MLP 300-8-3, tanh, xavier" in captured.out
-    assert _checksums(folder) == before
+    assert checksums(folder) == before
     assert json.loads((out / "history.json").read_text())["config"]["n_val"] == 6
 
 

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from augkit import _procs
+from conftest import wait_until_exited
 
 pytestmark = pytest.mark.skipif(not _procs.available(), reason="forked workers are used on Linux only")
 
@@ -91,13 +92,4 @@ def test_children_exit_when_the_parent_is_killed(tmp_path):
     parent.kill()
     parent.wait(timeout=10)
 
-    def alive(pid):
-        try:
-            with open(f"/proc/{pid}/status") as fh:
-                return not any(line.startswith("State:") and "Z" in line for line in fh)
-        except FileNotFoundError:
-            return False
-    deadline = time.monotonic() + 10
-    while any(alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(alive(p) for p in pids)
+    assert wait_until_exited(pids, timeout=10)
