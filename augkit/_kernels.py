@@ -913,21 +913,15 @@ def _ws_layout(tab, width, w, c):
 
 
 @njit(**_OPTS)
-def ws_bytes(tab, width, w, c):
-    """How many bytes :func:`run_u8` needs in its workspace for inputs ``w`` pixels wide."""
-    return _ws_layout(tab, width, w, c)[0][12]
-
-
-@njit(**_OPTS)
 def run_u8(img, tab, top, width, u, ws):
     """One call: sample, plan and render; returns the output, or an empty array when the
     general path must take over.
 
-    Everything but the output lives in ``ws``, a byte workspace of at least
-    :func:`ws_bytes` that the caller keeps between calls (nothing else is
-    allocated): the meta (as in :func:`plan_u8`) at byte 0 and the ``(n,
-    width)`` params rows at byte 64, which the caller reads back when it
-    records the parameters or hands them to the general path.
+    Everything but the output lives in ``ws``, a byte workspace that the
+    caller keeps between calls (nothing else is allocated), laid out by
+    :func:`_ws_layout`: the caller reads the meta (as in :func:`plan_u8`) and
+    the ``(n, width)`` params rows back from it when it records the parameters
+    or hands them to the general path.
     """
     h, w, c = img.shape
     n = tab.shape[0]

@@ -109,7 +109,7 @@ class Program:
     """A flat pipeline as one table (a row per transform: settings, kind, probability, offset
     of its uniforms, fill colour) and the wrapping Compose's ``p``."""
 
-    __slots__ = ("leaves", "top", "channels", "dtype", "tab", "k", "width", "maxb", "ws_need")
+    __slots__ = ("leaves", "top", "channels", "dtype", "tab", "k", "width", "maxb", "ws_layouts")
 
     def __init__(self, leaves, top, channels, dtype):
         self.leaves, self.top, self.channels, self.dtype = leaves, top, channels, np.dtype(dtype)
@@ -124,7 +124,7 @@ class Program:
         self.k = offset
         self.width = _row_width(leaves, channels)
         self.maxb = sum(t.count[1] for t in leaves if t.kind == ERASE)
-        self.ws_need = {}   # input width -> workspace bytes
+        self.ws_layouts = {}   # input width -> (workspace bytes, where the params rows start)
 
     # -------------------------------------------------- single images
     def uniforms(self, gen):
@@ -140,9 +140,11 @@ class Program:
         same thread gets a fresh one) and grown when an input needs more.
         """
         w = img3.shape[1]
-        need = self.ws_need.get(w)
-        if need is None:
-            need = self.ws_need[w] = int(fused().ws_bytes(self.tab, self.width, w, self.channels))
+        layout = self.ws_layouts.get(w)
+        if layout is None:
+            at, _ = fused()._ws_layout(self.tab, self.width, w, self.channels)
+            layout = self.ws_layouts[w] = (int(at[-1]), int(at[1]))   # the end; the params rows
+        need, rows_at = layout
         ws = getattr(_LOCAL, "ws", None)
         if ws is None or ws.size < need:
             ws = np.empty(max(need, 1 << 16), np.uint8)
@@ -151,10 +153,9 @@ class Program:
             out = fused().run_u8(img3, self.tab, self.top, self.width, u, ws)
             if out.shape[0] and not want_params:
                 return out, None, None
-            # meta at byte 0, the params rows at byte 64 (see augkit._kernels.run_u8): copied out
-            # before the workspace goes back.
+            # The meta (first in the workspace) and the params rows, copied out before it goes back.
             meta = ws[:56].view(np.int64).copy()
-            prow = ws[64:64 + 8 * len(self.leaves) * self.width].view(np.float64).reshape(
+            prow = ws[rows_at:rows_at + 8 * len(self.leaves) * self.width].view(np.float64).reshape(
                 len(self.leaves), self.width).copy()
             return (out if out.shape[0] else None), meta, prow
         finally:

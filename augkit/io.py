@@ -96,7 +96,7 @@ def _decode(path, mode) -> np.ndarray:
         raise ValueError(f"read_image: mode must be one of 'RGB', 'L', 'RGBA' or None, got {mode!r}")
     if isinstance(path, (str, bytes, os.PathLike)) and not stat.S_ISREG(os.stat(path).st_mode):
         # Opening a FIFO blocks until something writes to it (Ctrl-C and SIGTERM included).
-        raise OSError(f"not a regular file (a FIFO, device or socket): {os.fsdecode(path)}")
+        raise OSError(f"not a regular file (a FIFO, device or socket): {_name(path)}")
     with Image.open(path) as img:
         img.load()
         if img.getexif().get(_ORIENTATION, 1) != 1:  # exif_transpose copies even when nothing turns

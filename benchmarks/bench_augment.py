@@ -33,6 +33,7 @@ import platform
 import shutil
 import statistics
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -87,7 +88,6 @@ def bound_processes(src: Path, dst: Path, workers: int, quality: int) -> None:
     files = sorted(p for p in src.rglob("*") if p.is_file())
     for folder in {f.parent for f in files}:
         (dst / folder.relative_to(src)).mkdir(parents=True, exist_ok=True)
-    import threading
     with _procs.Pool(files, _copier(src, dst, quality), workers) as pool:
         pool.drive(threading.Event(), lambda key, result: None, key=str)
 

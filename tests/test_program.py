@@ -232,7 +232,7 @@ def test_each_compiled_function_has_one_specialisation():
             t.batch(np.stack([big, big]), rng=5)
     # The functions Python calls (numba compiles helpers they call per call site; those are
     # part of these, not separate entries a user pays for).
-    entries = [_kernels.run_u8, _kernels.ws_bytes, _kernels.plan_u8_batch, _kernels.sample_batch, _kernels.sample_leaf,
+    entries = [_kernels.run_u8, _kernels._ws_layout, _kernels.plan_u8_batch, _kernels.sample_batch, _kernels.sample_leaf,
                _kernels._render_u8, _kernels._render_f32, _kernels._render_u8_batch, _kernels._render_f32_batch]
     for d in entries:
         assert len(d.signatures) == 1, (d.py_func.__name__, d.signatures)
