@@ -6,8 +6,8 @@ offset``, maps its colour, writes it once, paints the fill outside the valid
 rectangle and then the constant erase boxes. The callers in ``plan.py`` have
 validated everything; nothing here checks its arguments.
 
-Pixels under an erase box are written twice (the row, then the box), on
-purpose: a kernel that wrote every output pixel exactly once, each row split
+Pixels under an erase box are written twice (the row, then at once the box's
+part of it), on purpose: a kernel that wrote every output pixel exactly once, each row split
 into runs of source, fill and box around the boxes, was measured slower in an
 in-process A/B on 256x256x3 (one box: single calls 1.10x the time; three
 boxes, batch of 64: 1.31x; the 5-transform pipeline 1.11x). The second write
@@ -40,7 +40,12 @@ Why the code looks the way it does (measured on the project machine, 256x256x3):
   arithmetic to int64 (4 lanes per vector); the intrinsics keep 32 lanes, and
   a tint costs a few microseconds instead of ~55 us.
 - Horizontal flips of 3-byte pixels: 16 pixels at a time with byte shuffles
-  (:func:`_reverse16x3_op`), with a tint applied in the same pass.
+  (:func:`_reverse16x3_op`) into a row buffer in L1, then forwards into the
+  output with the colour map. Writing the output row backwards, straight from
+  the shuffles, was ~1.5x slower for a flip of 64 images out of cache.
+- Erase boxes are painted on each row just after it is written, while it is in
+  L1; painted after the whole image, they cost ~6 us of a ~45 us 256x256 image
+  in a batch of 64 (measured 0.82x the time for the 5-transform batch).
 
 This module is imported lazily (first render), so ``import augkit`` compiles
 nothing; ``cache=True`` keeps compiled code on disk between processes.
@@ -190,10 +195,8 @@ def _reverse16_sources():
     return [[(15 - j // 3) * 3 + j % 3 for j in range(16 * k, 16 * k + 16)] for k in range(3)]
 
 
-def _reverse16x3_op(saturate):
-    """Write the 16 three-byte pixels at ``src_addr`` to ``dst_addr`` in reverse pixel order
-    (with ``saturate``, then ``(x +sat pos) -sat neg`` with the patterns at ``pos_addr``/``neg_addr``
-    at the output's offsets: a flip and a tint in one pass over the bytes).
+def _reverse16x3_op():
+    """Write the 16 three-byte pixels at ``src_addr`` to ``dst_addr`` in reverse pixel order.
 
     Three 16-byte loads (the 48 source bytes, once) and byte shuffles between
     them (``pshufb`` on x86, ``tbl`` on ARM): each output third draws on two of
@@ -205,9 +208,6 @@ def _reverse16x3_op(saturate):
         i8, i32 = ir.IntType(8), ir.IntType(32)
         vec = ir.VectorType(i8, 16)
         mask_t = ir.VectorType(i32, 16)
-        fnty = ir.FunctionType(vec, [vec, vec])
-        pos = builder.inttoptr(args[2], i8.as_pointer())
-        neg = builder.inttoptr(args[3], i8.as_pointer())
         dst = builder.inttoptr(args[0], i8.as_pointer())
         src = builder.inttoptr(args[1], i8.as_pointer())
         v = [builder.load(builder.bitcast(builder.gep(src, [ir.Constant(i32, 16 * q)]), vec.as_pointer()), align=1)
@@ -222,14 +222,6 @@ def _reverse16x3_op(saturate):
                 first = builder.shuffle_vector(v[0], v[1], ir.Constant(mask_t, [x if x < 32 else 0 for x in sources]))
                 mask = [j if x < 32 else 16 + x - 32 for j, x in enumerate(sources)]
                 out = builder.shuffle_vector(first, v[2], ir.Constant(mask_t, mask))
-            if saturate:
-                at = [ir.Constant(i32, 16 * k)]
-                add = cgutils.get_or_insert_function(builder.module, fnty, "llvm.uadd.sat.v16i8")
-                sub = cgutils.get_or_insert_function(builder.module, fnty, "llvm.usub.sat.v16i8")
-                out = builder.call(add, [out, builder.load(builder.bitcast(builder.gep(pos, at), vec.as_pointer()),
-                                                           align=1)])
-                out = builder.call(sub, [out, builder.load(builder.bitcast(builder.gep(neg, at), vec.as_pointer()),
-                                                           align=1)])
             builder.store(out, builder.bitcast(builder.gep(dst, [ir.Constant(i32, 16 * k)]), vec.as_pointer()),
                           align=1)
         return context.get_dummy_value()
@@ -240,8 +232,7 @@ def _reverse16x3_op(saturate):
     return op
 
 
-_reverse16x3 = _reverse16x3_op(False)
-_reverse16x3_sat = _reverse16x3_op(True)
+_reverse16x3 = _reverse16x3_op()
 _U1 = np.uint64(1)
 _U2 = np.uint64(2)
 
@@ -281,6 +272,18 @@ def _boxes(out, boxes, nbox, boxcols, row_buf):
         F = np.uint64(row.ctypes.data)
         for r in range(y0, y1):
             _fill_span(D, (r * out_w + x0) * channels, F, 0, (x1 - x0) * channels, out.itemsize)
+
+
+@njit(inline="always", **_OPTS)
+def _box_rows(D, boxes, nbox, pats, row, r0, r1, out_w, channels):
+    """Paint the constant boxes' parts on output rows ``r0 <= r < r1`` of the uint8 image at
+    address ``D``; box ``b``'s row (its colour over its width) is at ``pats + b * row``."""
+    for b in range(nbox):
+        y0, y1 = max(boxes[b, 0], r0), min(boxes[b, 1], r1)
+        count = np.uint64((boxes[b, 3] - boxes[b, 2]) * channels)
+        pat = pats + np.uint64(b * row)
+        for r in range(y0, y1):
+            _move_bytes(D + np.uint64((r * out_w + boxes[b, 2]) * channels), pat, count)
 
 
 @njit(inline="always", **_OPTS)
@@ -346,34 +349,24 @@ def _lut3(s, d, lut, n_pixels):
 
 
 @njit(inline="always", **_OPTS)
-def _flip3_u8(S, D, i0, o0, n_valid, tint, pos, neg):
-    """A pixel-reversed span of 3-byte pixels between images at addresses ``S`` and ``D``:
-    ``i0`` is the byte offset of the rightmost source pixel, ``o0`` of the first output byte;
-    with ``tint``, the saturating add of the patterns at ``pos``/``neg`` in the same pass.
+def _flip3_u8(S, D, i0, n_valid):
+    """A pixel-reversed span of 3-byte pixels from the image at address ``S`` to the start of
+    the buffer at address ``D``: ``i0`` is the byte offset of the span's rightmost source pixel.
 
     Whole blocks of 16 pixels with byte shuffles, in the order that reads the
     source forwards (the prefetcher follows an ascending stream; reading each
     row backwards was ~3x slower once out of cache), then the rest a pixel at a time.
     """
-    d_a = D + np.uint64(o0)
     s_a = S + np.uint64(i0 - 3 * (n_valid - 1))          # the leftmost source pixel of the span
     blocks = n_valid // 16
-    if tint:
-        for b in range(blocks - 1, -1, -1):
-            o = np.uint64(48 * b)
-            _reverse16x3_sat(d_a + o, s_a + np.uint64(3 * (n_valid - 16 - 16 * b)), pos + o, neg + o)
-    else:
-        for b in range(blocks - 1, -1, -1):
-            _reverse16x3(d_a + np.uint64(48 * b), s_a + np.uint64(3 * (n_valid - 16 - 16 * b)), _Z, _Z)
+    for b in range(blocks - 1, -1, -1):
+        _reverse16x3(D + np.uint64(48 * b), s_a + np.uint64(3 * (n_valid - 16 - 16 * b)), _Z, _Z)
     last = S + np.uint64(i0)
     for x in range(np.uint64(blocks * 16), np.uint64(n_valid)):
         k = last - x * np.uint64(3)
         o = x * np.uint64(3)
         for c in range(3):
-            if tint:
-                _addsat1(d_a + o + c, k + c, pos + o + c, neg + o + c)
-            else:
-                _move1(d_a + o + c, k + c, _Z, _Z)
+            _move1(D + o + c, k + c, _Z, _Z)
 
 
 @njit(inline="always", **_OPTS)
@@ -431,9 +424,15 @@ def _row_start(D, F, r, layout, size):
 
 
 @njit(inline="always", **_OPTS)
-def u8_scratch_bytes(out_w, channels):
-    """Bytes of scratch :func:`_render_u8` works in for outputs ``out_w`` pixels wide."""
-    return 12 * out_w * channels + 2 * channels + 32
+def _aligned(n):
+    return (n + 63) // 64 * 64
+
+
+@njit(inline="always", **_OPTS)
+def u8_scratch_bytes(out_w, channels, maxb):
+    """Bytes of scratch :func:`_render_u8` works in for outputs ``out_w`` pixels wide with up
+    to ``maxb`` erase boxes."""
+    return (12 + maxb) * out_w * channels + 2 * channels + 96
 
 
 @njit(**_OPTS)
@@ -448,9 +447,11 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols, scratc
     layout = _layout(geo, out_w, channels)
     n_valid, c_sign = layout[0], geo[4]
     row = out_w * channels
-    if scratch.size < u8_scratch_bytes(out_w, channels):
-        scratch = np.empty(u8_scratch_bytes(out_w, channels), np.uint8)
-    # scratch: [LUT offsets (uint64, 8 rows' bytes) | fill | pos | neg | box | pos, neg per channel]
+    need = u8_scratch_bytes(out_w, channels, boxes.shape[0])
+    if scratch.size < need:
+        scratch = np.empty(need, np.uint8)
+    # scratch: [LUT offsets (uint64, 8 rows' bytes) | fill | pos | neg | flipped row |
+    #           pos, neg per channel | each box's row: its colour over its width]
     fill_row = _pattern_into(scratch[8 * row:9 * row], fill, out_w)
     # clip(x + k) == saturating (x + pos) then saturating (- neg), all in bytes.
     pos = scratch[12 * row:12 * row + channels]
@@ -462,7 +463,11 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols, scratc
     # uint64 LUT offsets is 8 bytes a byte: worth skipping when there is no table).
     pos_row = _pattern_into(scratch[9 * row:10 * row], pos, n_valid if mode == 1 else 0)
     neg_row = _pattern_into(scratch[10 * row:11 * row], neg, n_valid if mode == 1 else 0)
-    box_row = scratch[11 * row:12 * row]
+    flip_row = scratch[11 * row:12 * row]
+    pats = _aligned(12 * row + 2 * channels)
+    for b in range(nbox):
+        _pattern_into(scratch[pats + row * b:pats + row * (b + 1)], boxcols[b], boxes[b, 3] - boxes[b, 2])
+    pats_a = np.uint64(scratch.ctypes.data) + np.uint64(pats)
     chan_row = scratch[:8 * row].view(np.uint64)
     if mode == 2 and channels != 3:
         for x in range(n_valid):
@@ -474,11 +479,12 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols, scratc
     if mode == 0 and _is_identity(geo, img.shape, out.shape):
         # Nothing moves (an erase alone, say): one flat copy, no per-row work.
         _move_bytes(D, S, np.uint64(dst.size))
-        _boxes(out, boxes, nbox, boxcols, box_row)
+        _box_rows(D, boxes, nbox, pats_a, row, 0, out_h, out_w, channels)
         return
     # Rows move through raw addresses (see _byte_op), a source row at a fixed step from the last.
     pos_a = np.uint64(pos_row.ctypes.data)
     neg_a = np.uint64(neg_row.ctypes.data)
+    B = np.uint64(flip_row.ctypes.data)
     nb = np.uint64(n)
     D, F, r_lo, r_hi, i0, step = _valid_rows(geo, in_w, channels, out_h, layout, dst, fill_row)
     for r in range(r_lo, r_hi):
@@ -498,22 +504,32 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols, scratc
                 for j in range(nb):
                     dst[b + j] = lut_flat[chan_row[j] + np.uint64(src[a + j])]
         else:
+            # Pixel-reversed into the row buffer (in L1), then forwards into the output with
+            # the colour map: writing each output row backwards, as the reversal itself does,
+            # ran ~1.5x slower once the images were out of cache (batch of 64, 256x256x3).
             if channels == 3:
-                _flip3_u8(S, D, i0, o0, n_valid, mode == 1, pos_a, neg_a)
+                _flip3_u8(S, B, i0, n_valid)
             else:
-                _copy_span(src, dst, i0, o0, n_valid, channels, c_sign)
-            # The colour map in place on the span just written (still in L1).
-            if mode == 1 and channels != 3:
-                _addsat_bytes(d_a, d_a, pos_a, neg_a, nb)
-            elif mode == 2:
-                d = dst[o0:o0 + n]
-                if channels == 3:
-                    _lut3(d, d, lut, n_valid)
-                else:
-                    for j in range(nb):
-                        d[j] = lut_flat[chan_row[j] + np.uint64(d[j])]
+                _copy_span(src, flip_row, i0, 0, n_valid, channels, c_sign)
+            if mode == 0:
+                _move_bytes(d_a, B, nb)
+            elif mode == 1:
+                _addsat_bytes(d_a, B, pos_a, neg_a, nb)
+            elif channels == 3:
+                _lut3(flip_row, dst[o0:o0 + n], lut, n_valid)
+            else:
+                b = np.uint64(o0)
+                for j in range(nb):
+                    dst[b + j] = lut_flat[chan_row[j] + np.uint64(flip_row[j])]
+        # The boxes' parts on this row while it is still in L1: painting them after the
+        # whole image, as the float kernel does, cost ~6 us of 45 per 256x256 image of a
+        # batch of 64 (out of cache by then).
+        if nbox > 0:
+            _box_rows(D, boxes, nbox, pats_a, row, r, r + 1, out_w, channels)
         i0 += step
-    _boxes(out, boxes, nbox, boxcols, box_row)
+    # And on the rows that are all fill.
+    _box_rows(D, boxes, nbox, pats_a, row, 0, r_lo, out_w, channels)
+    _box_rows(D, boxes, nbox, pats_a, row, r_hi, out_h, out_w, channels)
 
 
 @njit(**_OPTS)
@@ -548,7 +564,7 @@ def _render_f32(img, out, geo, scales, offsets, fill, boxes, nbox, boxcols):
 
 @njit(parallel=True, **_OPTS)
 def _render_u8_batch(imgs, outs, geo, mode, add, lut, fill, boxes, nbox, boxcols):
-    need = u8_scratch_bytes(outs.shape[2], outs.shape[3])
+    need = u8_scratch_bytes(outs.shape[2], outs.shape[3], boxes.shape[1])
     for n in prange(imgs.shape[0]):
         _render_u8(imgs[n], outs[n], geo[n], mode[n], add[n], lut[n], fill[n], boxes[n], nbox[n], boxcols[n],
                    np.empty(need, np.uint8))
@@ -876,11 +892,6 @@ def plan_u8(tab, top, u, prow, shapes, h, w, c, geo, add, lut, fill, boxes, bcol
 
 # ---------------------------------------------------------------- entry points
 
-@njit(inline="always", **_OPTS)
-def _aligned(n):
-    return (n + 63) // 64 * 64
-
-
 @njit(**_OPTS)
 def _ws_layout(tab, width, w, c):
     """Where the parts of :func:`run_u8`'s workspace start, for inputs ``w`` pixels wide (each
@@ -908,7 +919,7 @@ def _ws_layout(tab, width, w, c):
     fill = table + _aligned(256 * c)
     bcol = fill + _aligned(c)
     scratch = bcol + _aligned(maxb * c)
-    end = scratch + _aligned(u8_scratch_bytes(out_w, c))
+    end = scratch + _aligned(u8_scratch_bytes(out_w, c, maxb))
     return (meta, prow, shapes, ints, geo, add, boxes, lut, table, fill, bcol, scratch, end), maxb
 
 
