@@ -275,6 +275,13 @@ def _boxes(out, boxes, nbox, boxcols, row_buf):
 
 
 @njit(inline="always", **_OPTS)
+def _box_patterns(buf, boxes, nbox, boxcols, row):
+    """Box ``b``'s colour over its width at ``buf[b * row:]``, for :func:`_box_rows`."""
+    for b in range(nbox):
+        _pattern_into(buf[row * b:row * (b + 1)], boxcols[b], boxes[b, 3] - boxes[b, 2])
+
+
+@njit(inline="always", **_OPTS)
 def _box_rows(D, boxes, nbox, pats, row, r0, r1, out_w, channels):
     """Paint the constant boxes' parts on output rows ``r0 <= r < r1`` of the uint8 image at
     address ``D``; box ``b``'s row (its colour over its width) is at ``pats + b * row``."""
@@ -465,8 +472,6 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols, scratc
     neg_row = _pattern_into(scratch[10 * row:11 * row], neg, n_valid if mode == 1 else 0)
     flip_row = scratch[11 * row:12 * row]
     pats = _aligned(12 * row + 2 * channels)
-    for b in range(nbox):
-        _pattern_into(scratch[pats + row * b:pats + row * (b + 1)], boxcols[b], boxes[b, 3] - boxes[b, 2])
     pats_a = np.uint64(scratch.ctypes.data) + np.uint64(pats)
     chan_row = scratch[:8 * row].view(np.uint64)
     if mode == 2 and channels != 3:
@@ -479,8 +484,10 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols, scratc
     if mode == 0 and _is_identity(geo, img.shape, out.shape):
         # Nothing moves (an erase alone, say): one flat copy, no per-row work.
         _move_bytes(D, S, np.uint64(dst.size))
+        _box_patterns(scratch[pats:], boxes, nbox, boxcols, row)
         _box_rows(D, boxes, nbox, pats_a, row, 0, out_h, out_w, channels)
         return
+    _box_patterns(scratch[pats:], boxes, nbox, boxcols, row)
     # Rows move through raw addresses (see _byte_op), a source row at a fixed step from the last.
     pos_a = np.uint64(pos_row.ctypes.data)
     neg_a = np.uint64(neg_row.ctypes.data)
