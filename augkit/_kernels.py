@@ -7,11 +7,11 @@ rectangle and then the constant erase boxes. The callers in ``plan.py`` have
 validated everything; nothing here checks its arguments.
 
 Pixels under an erase box are written twice (the row, then at once the box's
-part of it), on purpose: a kernel that wrote every output pixel exactly once, each row split
-into runs of source, fill and box around the boxes, was measured slower in an
-in-process A/B on 256x256x3 (one box: single calls 1.10x the time; three
-boxes, batch of 64: 1.31x; the 5-transform pipeline 1.11x). The second write
-of a box lands in cache lines the row just wrote.
+part of it), on purpose: a kernel that wrote every output pixel exactly once,
+each row split into runs of source, fill and box around the boxes, was
+measured slower in an in-process A/B on 256x256x3 (one box: single calls 1.10x
+the time; three boxes, batch of 64: 1.31x; the 5-transform pipeline 1.11x).
+The second write of a box lands in cache lines the row just wrote.
 
 ``geo`` packs the map as ``[r_sign, r_off, r_lo, r_hi, c_sign, c_off, c_lo,
 c_hi]``: output rows ``r_lo <= r < r_hi`` (and the same for columns) read the
@@ -40,12 +40,14 @@ Why the code looks the way it does (measured on the project machine, 256x256x3):
   arithmetic to int64 (4 lanes per vector); the intrinsics keep 32 lanes, and
   a tint costs a few microseconds instead of ~55 us.
 - Horizontal flips of 3-byte pixels: 16 pixels at a time with byte shuffles
-  (:func:`_reverse16x3_op`) into a row buffer in L1, then forwards into the
+  (:func:`_reverse16x3`) into a row buffer in L1, then forwards into the
   output with the colour map. Writing the output row backwards, straight from
   the shuffles, was ~1.5x slower for a flip of 64 images out of cache.
 - Erase boxes are painted on each row just after it is written, while it is in
   L1; painted after the whole image, they cost ~6 us of a ~45 us 256x256 image
-  in a batch of 64 (measured 0.82x the time for the 5-transform batch).
+  in a batch of 64. With the row buffer above, the 5-transform batch took
+  0.82-0.89x its former time. (An erase alone is one flat copy, then the boxes:
+  copying row by row to paint them in L1 was ~1.1x slower.)
 
 This module is imported lazily (first render), so ``import augkit`` compiles
 nothing; ``cache=True`` keeps compiled code on disk between processes.
@@ -195,7 +197,8 @@ def _reverse16_sources():
     return [[(15 - j // 3) * 3 + j % 3 for j in range(16 * k, 16 * k + 16)] for k in range(3)]
 
 
-def _reverse16x3_op():
+@intrinsic
+def _reverse16x3(typingctx, dst_addr, src_addr):
     """Write the 16 three-byte pixels at ``src_addr`` to ``dst_addr`` in reverse pixel order.
 
     Three 16-byte loads (the 48 source bytes, once) and byte shuffles between
@@ -225,14 +228,9 @@ def _reverse16x3_op():
             builder.store(out, builder.bitcast(builder.gep(dst, [ir.Constant(i32, 16 * k)]), vec.as_pointer()),
                           align=1)
         return context.get_dummy_value()
-
-    @intrinsic
-    def op(typingctx, dst_addr, src_addr, pos_addr, neg_addr):
-        return types.void(types.uint64, types.uint64, types.uint64, types.uint64), codegen
-    return op
+    return types.void(types.uint64, types.uint64), codegen
 
 
-_reverse16x3 = _reverse16x3_op()
 _U1 = np.uint64(1)
 _U2 = np.uint64(2)
 
@@ -367,7 +365,7 @@ def _flip3_u8(S, D, i0, n_valid):
     s_a = S + np.uint64(i0 - 3 * (n_valid - 1))          # the leftmost source pixel of the span
     blocks = n_valid // 16
     for b in range(blocks - 1, -1, -1):
-        _reverse16x3(D + np.uint64(48 * b), s_a + np.uint64(3 * (n_valid - 16 - 16 * b)), _Z, _Z)
+        _reverse16x3(D + np.uint64(48 * b), s_a + np.uint64(3 * (n_valid - 16 - 16 * b)))
     last = S + np.uint64(i0)
     for x in range(np.uint64(blocks * 16), np.uint64(n_valid)):
         k = last - x * np.uint64(3)
