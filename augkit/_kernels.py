@@ -260,19 +260,6 @@ def _fill_span(dst, start, fill, first, count, size):
 
 
 @njit(inline="always", **_OPTS)
-def _boxes(out, boxes, nbox, boxcols, row_buf):
-    """Paint the constant boxes; ``row_buf`` (``out``'s dtype, at least a row long) holds each one's row."""
-    out_w, channels = out.shape[1], out.shape[2]
-    D = np.uint64(out.ctypes.data)
-    for b in range(nbox):
-        y0, y1, x0, x1 = boxes[b, 0], boxes[b, 1], boxes[b, 2], boxes[b, 3]
-        row = _pattern_into(row_buf, boxcols[b], x1 - x0)
-        F = np.uint64(row.ctypes.data)
-        for r in range(y0, y1):
-            _fill_span(D, (r * out_w + x0) * channels, F, 0, (x1 - x0) * channels, out.itemsize)
-
-
-@njit(inline="always", **_OPTS)
 def _box_patterns(buf, boxes, nbox, boxcols, row):
     """Box ``b``'s colour over its width at ``buf[b * row:]``, for :func:`_box_rows`."""
     for b in range(nbox):
@@ -280,48 +267,42 @@ def _box_patterns(buf, boxes, nbox, boxcols, row):
 
 
 @njit(inline="always", **_OPTS)
-def _box_rows(D, boxes, nbox, pats, row, r0, r1, out_w, channels):
-    """Paint the constant boxes' parts on output rows ``r0 <= r < r1`` of the uint8 image at
-    address ``D``; box ``b``'s row (its colour over its width) is at ``pats + b * row``."""
+def _box_rows(D, boxes, nbox, pats, row, r0, r1, out_w, channels, size):
+    """Paint the constant boxes' parts on output rows ``r0 <= r < r1`` of the image at address
+    ``D`` (items of ``size`` bytes); box ``b``'s row (its colour over its width) is at
+    ``pats + b * row * size``."""
     for b in range(nbox):
         y0, y1 = max(boxes[b, 0], r0), min(boxes[b, 1], r1)
-        count = np.uint64((boxes[b, 3] - boxes[b, 2]) * channels)
-        pat = pats + np.uint64(b * row)
+        count = np.uint64((boxes[b, 3] - boxes[b, 2]) * channels * size)
+        pat = pats + np.uint64(b * row * size)
         for r in range(y0, y1):
-            _move_bytes(D + np.uint64((r * out_w + boxes[b, 2]) * channels), pat, count)
+            _move_bytes(D + np.uint64((r * out_w + boxes[b, 2]) * channels * size), pat, count)
 
 
 @njit(inline="always", **_OPTS)
-def _copy_span(src, dst, i0, o0, n_valid, channels, c_sign):
-    """Copy one row's valid span, forwards or (for a horizontal flip) pixel-reversed.
+def _reverse_span(src, buf, i0, n_valid, channels):
+    """A pixel-reversed copy of one row's valid span into the start of ``buf``, a row buffer:
+    ``i0`` is the flat index of the span's rightmost source pixel.
 
-    ``i0`` is the flat index of the first source pixel read: the leftmost for
-    a forward map, the rightmost for a reversed one. Working on slice views of
-    the row (rather than offsets into the whole image) lets LLVM vectorise
-    whatever order the rows come in (a vertical flip reads them backwards).
+    The source is read forwards (the prefetcher follows an ascending stream),
+    the buffer, which stays in L1, is written backwards; the kernels then copy
+    it forwards into the output. (3-channel uint8 spans go through _flip3_u8.)
     """
     n = n_valid * channels
-    d = dst[o0:o0 + n]
-    if c_sign == 1:
-        s = src[i0:i0 + n]
-        for j in range(np.uint64(n)):
-            d[j] = s[j]
-        return
     s = src[i0 - n + channels:i0 + channels]
+    d = buf[:n]
     C = np.uint64(channels)
     last = np.uint64(n - channels)
-    if channels == 3:
-        # (3-channel uint8 spans go through _flip3_u8.)
-        for x in range(np.uint64(n_valid)):
-            k = last - x * np.uint64(3)
-            o = x * np.uint64(3)
+    if channels == 1:
+        for t in range(np.uint64(n_valid)):
+            d[last - t] = s[t]
+    elif channels == 3:
+        for t in range(np.uint64(n_valid)):
+            k = t * np.uint64(3)
+            o = last - k
             d[o] = s[k]
             d[o + _U1] = s[k + _U1]
             d[o + _U2] = s[k + _U2]
-    elif channels == 1:
-        # One byte (or float) per pixel: a plain reversal, source forwards.
-        for t in range(np.uint64(n_valid)):
-            d[last - t] = s[t]
     elif channels == 4 and d.itemsize == 1:
         # RGBA bytes: move whole 4-byte pixels.
         d4 = d.view(np.uint32)
@@ -330,10 +311,9 @@ def _copy_span(src, dst, i0, o0, n_valid, channels, c_sign):
         for t in range(np.uint64(n_valid)):
             d4[top - t] = s4[t]
     else:
-        # Source forwards, destination backwards (see above).
         for t in range(np.uint64(n_valid)):
             k = t * C
-            o = last - t * C
+            o = last - k
             for c in range(C):
                 d[o + c] = s[k + c]
 
@@ -483,7 +463,7 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols, scratc
         # Nothing moves (an erase alone, say): one flat copy, no per-row work.
         _move_bytes(D, S, np.uint64(dst.size))
         _box_patterns(scratch[pats:], boxes, nbox, boxcols, row)
-        _box_rows(D, boxes, nbox, pats_a, row, 0, out_h, out_w, channels)
+        _box_rows(D, boxes, nbox, pats_a, row, 0, out_h, out_w, channels, 1)
         return
     _box_patterns(scratch[pats:], boxes, nbox, boxcols, row)
     # Rows move through raw addresses (see _byte_op), a source row at a fixed step from the last.
@@ -515,7 +495,7 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols, scratc
             if channels == 3:
                 _flip3_u8(S, B, i0, n_valid)
             else:
-                _copy_span(src, flip_row, i0, 0, n_valid, channels, c_sign)
+                _reverse_span(src, flip_row, i0, n_valid, channels)
             if mode == 0:
                 _move_bytes(d_a, B, nb)
             elif mode == 1:
@@ -530,11 +510,11 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols, scratc
         # whole image, as the float kernel does, cost ~6 us of 45 per 256x256 image of a
         # batch of 64 (out of cache by then).
         if nbox > 0:
-            _box_rows(D, boxes, nbox, pats_a, row, r, r + 1, out_w, channels)
+            _box_rows(D, boxes, nbox, pats_a, row, r, r + 1, out_w, channels, 1)
         i0 += step
     # And on the rows that are all fill.
-    _box_rows(D, boxes, nbox, pats_a, row, 0, r_lo, out_w, channels)
-    _box_rows(D, boxes, nbox, pats_a, row, r_hi, out_h, out_w, channels)
+    _box_rows(D, boxes, nbox, pats_a, row, 0, r_lo, out_w, channels, 1)
+    _box_rows(D, boxes, nbox, pats_a, row, r_hi, out_h, out_w, channels, 1)
 
 
 @njit(**_OPTS)
@@ -553,10 +533,24 @@ def _render_f32(img, out, geo, scales, offsets, fill, boxes, nbox, boxcols):
         _pattern_into(scale_rows[k], scales[k], n_valid)
         _pattern_into(offset_rows[k], offsets[k], n_valid)
     n = n_valid * channels
+    row = out_w * channels
+    flip_row = np.empty(max(row, 1), np.float32)
+    pats = np.empty((max(nbox, 1), max(row, 1)), np.float32)
+    for b in range(nbox):
+        _pattern_into(pats[b], boxcols[b], boxes[b, 3] - boxes[b, 2])
+    P = np.uint64(pats.ctypes.data)
+    S = np.uint64(src.ctypes.data)
+    B = np.uint64(flip_row.ctypes.data)
+    nb = np.uint64(4 * n)
     D, F, r_lo, r_hi, i0, step = _valid_rows(geo, in_w, channels, out_h, layout, dst, fill_row)
     for r in range(r_lo, r_hi):
         o0 = _row_start(D, F, r, layout, 4)
-        _copy_span(src, dst, i0, o0, n_valid, channels, c_sign)
+        # As in _render_u8: spans move through raw addresses, flipped ones through a row buffer.
+        if c_sign == 1:
+            _move_bytes(D + np.uint64(4 * o0), S + np.uint64(4 * i0), nb)
+        else:
+            _reverse_span(src, flip_row, i0, n_valid, channels)
+            _move_bytes(D + np.uint64(4 * o0), B, nb)
         i0 += step
         d = dst[o0:o0 + n]
         for k in range(steps):
@@ -564,7 +558,10 @@ def _render_f32(img, out, geo, scales, offsets, fill, boxes, nbox, boxcols):
             ok = offset_rows[k]
             for j in range(np.uint64(n)):
                 d[j] = d[j] * sk[j] + ok[j]
-    _boxes(out, boxes, nbox, boxcols, np.empty(max(out_w * channels, 1), np.float32))
+        if nbox > 0:
+            _box_rows(D, boxes, nbox, P, row, r, r + 1, out_w, channels, 4)
+    _box_rows(D, boxes, nbox, P, row, 0, r_lo, out_w, channels, 4)
+    _box_rows(D, boxes, nbox, P, row, r_hi, out_h, out_w, channels, 4)
 
 
 @njit(parallel=True, **_OPTS)

@@ -438,16 +438,17 @@ def test_single_calls_from_many_threads_equal_serial_ones():
     assert bad == []
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
 @pytest.mark.parametrize("channels", [1, 3, 4])
-def test_batch_kernel_equals_the_numpy_executor(channels):
-    """The parallel uint8 kernel against NumPy (not against replay, which shares its row code):
+def test_batch_kernel_equals_the_numpy_executor(channels, dtype):
+    """The parallel kernels against NumPy (not against replay, which shares their row code):
     flips, shifts that uncover whole rows, tints and up to 7 erase boxes that also cover fill
     rows, painted row by row; images wide enough for whole vectors and blocks of 16 pixels."""
     from augkit import plan
     rng = np.random.default_rng(channels)
     for trial in range(6):
         h, w = (int(v) for v in rng.integers(30, 90, 2))
-        imgs = np.stack([make_image(h=h, w=w, c=channels, seed=10 * trial + i) for i in range(9)])
+        imgs = np.stack([make_image(h=h, w=w, c=channels, dtype=dtype, seed=10 * trial + i) for i in range(9)])
         pipe = A.Compose([A.HorizontalFlip(p=0.5), A.Shift(dx=(-0.6, 0.6), dy=(-0.6, 0.6), p=0.8),
                           A.Tint(p=0.7), A.VerticalFlip(p=0.5), A.BoxErase(count=(0, 4), p=0.8),
                           A.Tint(scale=(0.7, 1.3), p=0.3), A.BoxErase(count=(1, 3), fill=(9, 99, 199, 7)[:channels]),
@@ -459,4 +460,4 @@ def test_batch_kernel_equals_the_numpy_executor(channels):
                 ops += t.ops(p, shape)
                 shape = t.output_shape(p, shape)
             want = plan.run_ops(ops, imgs[i], reference=True)
-            assert np.array_equal(out["image"][i], want), (trial, i, out["params"][i])
+            assert np.array_equal(out["image"][i], want, equal_nan=True), (trial, i, out["params"][i])
