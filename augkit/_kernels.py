@@ -23,7 +23,7 @@ float32, exactly as the unfused transforms do one after another.
 
 Why the code looks the way it does (measured on the project machine, 256x256x3):
 
-- The uint8 row loop moves bytes through small intrinsics on raw addresses
+- The row loops (uint8 and float32) move bytes through small intrinsics on raw addresses
   (:func:`_byte_op`: 32-byte copies and saturating adds, an overlapping last
   vector, then bytes), never through an array slice per row (each slice costs
   a pair of reference-counting calls: ~8 us of a flip went to them) nor
@@ -39,10 +39,11 @@ Why the code looks the way it does (measured on the project machine, 256x256x3):
 - LLVM's saturating ``uadd.sat``/``usub.sat`` on bytes: numba widens uint8
   arithmetic to int64 (4 lanes per vector); the intrinsics keep 32 lanes, and
   a tint costs a few microseconds instead of ~55 us.
-- Horizontal flips of 3-byte pixels: 16 pixels at a time with byte shuffles
-  (:func:`_reverse16x3`) into a row buffer in L1, then forwards into the
-  output with the colour map. Writing the output row backwards, straight from
-  the shuffles, was ~1.5x slower for a flip of 64 images out of cache.
+- Horizontal flips go through a row buffer that stays in L1: the source is
+  read forwards, the buffer written backwards, then copied forwards into the
+  output with the colour map. Writing the output row backwards was ~1.5x
+  slower for a flip of 64 images out of cache (float32: ~1.25x). 3-byte
+  pixels are reversed 16 at a time with byte shuffles (:func:`_reverse16x3`).
 - Erase boxes are painted on each row just after it is written, while it is in
   L1; painted after the whole image, they cost ~6 us of a ~45 us 256x256 image
   in a batch of 64. With the row buffer above, the 5-transform batch took
