@@ -23,7 +23,7 @@ Rows
   output for batch mode) as the physical limit, and the fused batch pipeline
   against a plain copy of its output. The copied output holds real pixels: a
   never-written ``np.empty`` stack maps every page to the kernel's one zero
-  page, so copying it reads from cache and runs ~1.5-2x faster than copying
+  page, so copying it reads from cache and ran 1.1-2.5x faster than copying
   the same bytes of an image (shown in its own row; runs before N used it).
 
 Method: a few warm-up calls of everything (this also compiles the numba
