@@ -514,8 +514,8 @@ def _render_u8(img, out, geo, mode, add, lut, fill, boxes, nbox, boxcols, scratc
                 for j in range(nb):
                     dst[b + j] = lut_flat[chan_row[j] + np.uint64(flip_row[j])]
         # The boxes' parts on this row while it is still in L1: painting them after the
-        # whole image, as the float kernel does, cost ~6 us of 45 per 256x256 image of a
-        # batch of 64 (out of cache by then).
+        # whole image cost ~6 us of 45 per 256x256 image of a batch of 64 (out of cache
+        # by then).
         if nbox > 0:
             _box_rows(D, boxes, nbox, pats_a, row, r, r + 1, out_w, channels, 1)
         i0 += step
