@@ -111,21 +111,6 @@ from numba.extending import intrinsic
 _OPTS = dict(cache=True, nogil=True)
 
 
-def _saturating(name):
-    @intrinsic
-    def op(typingctx, a, b):
-        def codegen(context, builder, signature, args):
-            i8 = ir.IntType(8)
-            fn = builder.module.declare_intrinsic(name, [i8], ir.FunctionType(i8, [i8, i8]))
-            return builder.call(fn, args)
-        return types.uint8(types.uint8, types.uint8), codegen
-    return op
-
-
-_add_sat = _saturating("llvm.uadd.sat")
-_sub_sat = _saturating("llvm.usub.sat")
-
-
 def _byte_op(width, saturate):
     """An intrinsic on ``width`` bytes at raw addresses: ``dst = src`` or, with ``saturate``,
     ``dst = (src +sat pos) -sat neg``. Unaligned loads and stores, no bounds, no alias checks.

@@ -20,16 +20,8 @@ import numpy as np
 from . import core as _core
 from . import plan as _plan
 
-_kernels = None
-
-
-def fused():
-    """The numba module (:mod:`augkit._kernels`), imported on first use (``import augkit`` compiles nothing)."""
-    global _kernels
-    if _kernels is None:
-        from . import _kernels as module
-        _kernels = module
-    return _kernels
+# The numba module (augkit._kernels), imported on first use: ``import augkit`` compiles nothing.
+fused = _plan.kernels
 
 
 OK, FALLBACK, TOO_SMALL = 0, 1, 2   # as in augkit._kernels
