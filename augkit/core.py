@@ -15,9 +15,11 @@ import numpy as np
 from . import _program
 from . import bbox as _bbox
 from . import plan as _plan
-from ._validate import check_image, check_mask, check_p
+from ._validate import check_image, check_mask, check_p, read_only
 
 REGISTRY: dict[str, type] = {}
+_U8 = np.dtype(np.uint8)
+_GENERATOR = np.random.Generator
 
 # Bumped whenever a public attribute of any transform is set: compiled forms of pipelines
 # (augkit._program) remember the value they were built at and are rebuilt when it moved.
@@ -174,27 +176,64 @@ class Transform:
         index)``; the same value always gives the same output. ``record=True``
         adds ``"params"``, which :meth:`replay` applies again exactly.
         """
+        fast = self.__dict__.get("_fast")
+        if (fast is not None and type(image) is np.ndarray and image.shape[1:] == fast[1]
+                and image.shape[0] and image.dtype == _U8 and image.flags.c_contiguous
+                and fast[0] == SETTINGS_VERSION[0] and mask is None and bboxes is None
+                and keypoints is None and not record):
+            # The common call, checked in a few comparisons: a uint8 image of the width and
+            # channels this flat pipeline last ran on, and nothing else but an rng.
+            # Everything else takes the checks below.
+            prog = fast[2]
+            if rng is None:
+                gen = self._stream if self._stream is not None else self._own_stream()
+            else:
+                gen = rng if type(rng) is _GENERATOR else resolve_rng(rng)
+            u = gen.random(prog.k)
+            src = read_only(image)
+            ws = getattr(_program._LOCAL, "ws", None)
+            if ws is not None and ws.size >= fast[3]:
+                # No need to take the workspace out of reach meanwhile (Program.run_u8 does):
+                # nothing here reads it back after the compiled call.
+                out = _plan._kernels.run_u8(src, prog.tab, prog.top, prog.width, u, ws)
+                if out.shape[0]:
+                    return {"image": out}
+            # A fallback (or no workspace yet): the same uniforms again, the careful way.
+            out, meta, prow = prog.run_u8(src, u, False)
+            if out is not None:
+                return {"image": out}
+            return self._finish(prog, meta, prow, image, src, None, None, None, False)
         img3 = check_image(image)
         gen = resolve_rng(rng, None) if rng is not None else self._own_stream()
         prog = _program.program_for(self, img3.shape[2], img3.dtype)
         if prog is None:
             steps = []
             rec, _ = self._sample(gen, img3.shape, steps)
+            out = self._execute(steps, image, img3, mask, bboxes, keypoints)
+            if record:
+                out["params"] = rec
+            return out
+        # A flat pipeline of built-ins: one block of uniforms, then compiled code.
+        u = prog.uniforms(gen)
+        if mask is None and bboxes is None and keypoints is None and img3.dtype == np.uint8:
+            out_img, meta, prow = prog.run_u8(img3, u, record)
+            if out_img is not None:
+                # Later calls like this one take the short way in.
+                self.__dict__["_fast"] = (SETTINGS_VERSION[0], img3.shape[1:], prog,
+                                          prog.ws_layouts[img3.shape[1]][0])
+                result = {"image": out_img if image.ndim == 3 else out_img.reshape(out_img.shape[:2])}
+                if record:
+                    result["params"] = prog.records(meta, prow, img3.shape)[0]
+                return result
         else:
-            # A flat pipeline of built-ins: one block of uniforms, then compiled code.
-            u = prog.uniforms(gen)
-            if mask is None and bboxes is None and keypoints is None and img3.dtype == np.uint8:
-                out_img, meta, prow = prog.run_u8(img3, u, record)
-                if out_img is not None:
-                    result = {"image": out_img if image.ndim == 3 else out_img.reshape(out_img.shape[:2])}
-                    if record:
-                        result["params"] = prog.records(meta, prow, img3.shape)[0]
-                    return result
-            else:
-                meta, prow = prog.sample(u, img3.shape)
-            if meta[0] == _program.TOO_SMALL:
-                prog.raise_too_small(meta, prow, img3.shape)
-            rec, steps = prog.records(meta, prow, img3.shape)
+            meta, prow = prog.sample(u, img3.shape)
+        return self._finish(prog, meta, prow, image, img3, mask, bboxes, keypoints, record)
+
+    def _finish(self, prog, meta, prow, image, img3, mask, bboxes, keypoints, record):
+        """A flat pipeline's sampled parameters (``meta``, ``prow``) rendered by the general path."""
+        if meta[0] == _program.TOO_SMALL:
+            prog.raise_too_small(meta, prow, img3.shape)
+        rec, steps = prog.records(meta, prow, img3.shape)
         out = self._execute(steps, image, img3, mask, bboxes, keypoints)
         if record:
             out["params"] = rec

@@ -461,3 +461,86 @@ def test_batch_kernel_equals_the_numpy_executor(channels, dtype):
                 shape = t.output_shape(p, shape)
             want = plan.run_ops(ops, imgs[i], reference=True)
             assert np.array_equal(out["image"][i], want, equal_nan=True), (trial, i, out["params"][i])
+
+
+
+def test_the_short_way_in_equals_the_general_path_on_random_pipelines():
+    """Repeat calls (the pipeline's own stream, a Generator or seeds) take the short way into
+    the compiled call (Transform.__call__); a twin called with a mask takes the general path.
+    Drawing the same uniforms, they must give the same images and raise the same errors,
+    call after call, for heights that change (same width) and crops that stop fitting."""
+    import copy
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.data())
+    def check(data):
+        h, w = data.draw(st.integers(2, 14)), data.draw(st.integers(2, 14))
+        c = data.draw(st.sampled_from([1, 3, 4]))
+        seed = data.draw(st.integers(0, 2 ** 32 - 1))
+        heights = data.draw(st.lists(st.integers(1, 16), min_size=2, max_size=5))
+        stream = data.draw(st.sampled_from(["own", "generator", "seeds"]))
+        transforms = _random_transforms(data.draw, st, h, w)
+        if len(transforms) == 1:
+            transforms[0].seed = seed
+            short, general = transforms[0], copy.deepcopy(transforms[0])
+        else:
+            short, general = A.Compose(transforms, seed=seed), A.Compose(copy.deepcopy(transforms), seed=seed)
+        g1, g2 = np.random.default_rng(seed), np.random.default_rng(seed)
+        for i, hh in enumerate([h] + heights):
+            img = make_image(h=hh, w=w, c=c, seed=(seed + i) % 1000)
+            kw1, kw2 = {"own": ({}, {}), "generator": ({"rng": g1}, {"rng": g2}),
+                        "seeds": ({"rng": (seed, i)}, {"rng": (seed, i)})}[stream]
+            try:
+                want = general(image=img, mask=np.zeros((hh, w), np.uint8), **kw2)["image"]
+            except ValueError as e:
+                with pytest.raises(ValueError) as got:
+                    short(image=img, **kw1)
+                assert str(got.value) == str(e)
+                continue
+            assert np.array_equal(short(image=img, **kw1)["image"], want), (transforms, i)
+
+    check()
+
+
+def test_the_short_way_in_is_taken_and_falls_back_with_the_same_uniforms(monkeypatch):
+    """A repeat call takes the short way; where clashing fills make the compiled plan hand
+    over to the general path (here when the second shift applies), it does so with the
+    uniforms already drawn, not fresh ones."""
+    from augkit.core import Transform
+    handed_over = []
+    finish = Transform._finish
+    monkeypatch.setattr(Transform, "_finish", lambda self, *a: handed_over.append(1) or finish(self, *a))
+
+    def make():
+        return A.Compose([A.Shift(dx=(2, 2), dy=0, unit="px", fill=10, p=1), A.Tint(p=1),
+                          A.Shift(dx=0, dy=(2, 2), unit="px", fill=200, p=0.5)], seed=4)
+    short, general = make(), make()
+    for i in range(12):
+        img = make_image(h=9 + i, w=11, seed=i)
+        want = general(image=img, mask=np.zeros((9 + i, 11), np.uint8))["image"]
+        n, short_way = len(handed_over), short.__dict__.get("_fast") is not None
+        assert np.array_equal(short(image=img)["image"], want), i
+        if short_way and len(handed_over) > n:
+            break
+    else:
+        raise AssertionError("no call took the short way and then handed over")
+
+
+def test_the_short_way_in_sees_changed_settings_and_leaves_inputs_alone():
+    img = make_image(h=10, w=12, seed=3)
+    before = img.copy()
+    flip = A.HorizontalFlip(p=1.0)
+    gen = np.random.default_rng(0)
+    assert np.array_equal(flip(image=img, rng=gen)["image"], img[:, ::-1])
+    assert np.array_equal(flip(image=img, rng=gen)["image"], img[:, ::-1])   # the short way
+    flip.p = 0.0
+    out = flip(image=img, rng=gen)["image"]
+    assert np.array_equal(out, img) and out is not img and out.flags.writeable
+    assert np.array_equal(img, before)
+    crop = A.RandomCrop(8, 8)
+    crop(image=img)
+    with pytest.raises(ValueError, match="RandomCrop"):
+        crop(image=img[:5].copy())        # same width and channels, too short for the crop
