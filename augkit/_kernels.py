@@ -108,6 +108,8 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from ._cache_load import load_without_refresh
+
 _OPTS = dict(cache=True, nogil=True)
 
 
@@ -987,3 +989,7 @@ def sample_batch(tab, top, us, prow, h, w, c, meta):
         status, applied, oh, ow, leaf = sample_all(tab, top, us[i], prow[i], shapes, h, w, c)
         meta[i, 0], meta[i, 1], meta[i, 2], meta[i, 5], meta[i, 6] = status, oh, ow, leaf, 1 if applied else 0
         meta[i, 3] = meta[i, 4] = 0
+
+
+# Cached code loads without numba's registry refresh (see augkit._cache_load).
+load_without_refresh(globals())

@@ -27,6 +27,8 @@ import sys
 import numpy as np
 from numba import carray, njit, types
 from numba.extending import intrinsic
+
+from ._cache_load import load_without_refresh
 from PIL import Image
 
 _OPTS = dict(cache=True, nogil=True)
@@ -173,3 +175,7 @@ def rgbx_image(array: np.ndarray):
     buffer = np.empty((h, w, 4), np.uint8)
     _rgb_to_rgbx(array, buffer)
     return Image.frombuffer("RGBX", (w, h), buffer, "raw", "RGBX", 0, 1)
+
+
+# Cached code loads without numba's registry refresh (see augkit._cache_load).
+load_without_refresh(globals())

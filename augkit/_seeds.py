@@ -23,6 +23,8 @@ import numpy as np
 from numba import njit
 from numpy.random.bit_generator import ISpawnableSeedSequence
 
+from ._cache_load import load_without_refresh
+
 _INIT_A, _MULT_A = 0x43B0D7E5, 0x931E8875
 _INIT_B, _MULT_B = 0x8B51F9DD, 0x58F38DED
 _MIX_L, _MIX_R = 0xCA01F9DD, 0x4973F715
@@ -181,3 +183,7 @@ def generators(prefix, indices):
         return [np.random.default_rng((*prefix, int(i))) for i in indices]
     Generator, PCG64 = np.random.Generator, np.random.PCG64
     return [Generator(PCG64(_Words((*prefix, i), row))) for i, row in zip(indices.tolist(), words)]
+
+
+# Cached code loads without numba's registry refresh (see augkit._cache_load).
+load_without_refresh(globals())

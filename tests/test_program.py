@@ -544,3 +544,69 @@ def test_the_short_way_in_sees_changed_settings_and_leaves_inputs_alone():
     crop(image=img)
     with pytest.raises(ValueError, match="RandomCrop"):
         crop(image=img[:5].copy())        # same width and channels, too short for the crop
+
+
+_FRESH_PROCESS_CODE = r"""
+import hashlib, json, os, sys
+import numpy as np
+import numba
+before = "numba.np.arraymath" in sys.modules
+import augkit as A
+from augkit import _kernels, _pixels, _seeds
+from PIL import Image
+
+def digest(a):
+    return hashlib.md5(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+rng = np.random.default_rng(0)
+imgs = rng.integers(0, 256, (96, 96, 96, 3), dtype=np.uint8)   # a batch over 1 MiB: parallel
+pipe = A.Compose([A.RandomCrop(80, 80), A.HorizontalFlip(), A.Shift(p=1), A.Tint(p=1), A.BoxErase(p=1)], seed=3)
+out = {}
+out["u8 single"] = digest(pipe(image=imgs[0], rng=1)["image"])        # the very first compiled call
+out["registries loaded by the first call"] = (not before) and "numba.np.arraymath" in sys.modules
+out["u8 single, record"] = json.dumps(pipe(image=imgs[1], rng=2, record=True)["params"])
+out["f32 single"] = digest(pipe(image=imgs[2].astype(np.float32) / 255, rng=3)["image"])
+out["mask"] = digest(pipe(image=imgs[3], mask=imgs[3, :, :, 0].copy(), rng=4)["mask"])
+out["tree"] = digest(A.Compose([A.OneOf([A.Shift(p=1), A.Tint(p=1)])])(image=imgs[4], rng=5)["image"])
+numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+out["u8 batch, parallel"] = digest(pipe.batch(imgs, rng=(6, 1))["image"])
+out["u8 batch, small"] = digest(pipe.batch(imgs[:3], rng=7)["image"])
+out["f32 batch"] = digest(pipe.batch(imgs.astype(np.float32), rng=8)["image"])
+out["seeds"] = [int(g.integers(1 << 30)) for g in _seeds.generators((9, 2), [0, 1, 5])]
+rgb = Image.fromarray(imgs[5])
+out["rgb repack"] = digest(_pixels.rgb_array(rgb)) if _pixels.rgb_array(rgb) is not None else None
+rgbx = _pixels.rgbx_image(imgs[6].copy())
+out["rgbx repack"] = digest(np.asarray(rgbx)) if rgbx is not None else None
+try:
+    _kernels.run_u8(imgs[0], pipe._programs[(3, "B")].tab, -1.0, 8, np.zeros(50), np.zeros(8, np.uint8))
+except ValueError as e:
+    out["error"] = str(e)
+print(json.dumps(out))
+"""
+
+
+def test_cached_code_loads_the_same_without_numba_refresh_in_fresh_processes():
+    """augkit._cache_load: in a fresh process with a warm cache every compiled entry point
+    (single calls of both dtypes, masks, trees, parallel and small batches, seeds, the RGB
+    repacks, a compiled raise) gives the same results whether numba refreshes its registries
+    before loading (AUGKIT_NUMBA_REFRESH=1) or not, and the first call does not load them."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    def run(**env):
+        done = subprocess.run([sys.executable, "-W", "ignore", "-c", _FRESH_PROCESS_CODE], capture_output=True,
+                              text=True, env=dict(os.environ, **env), timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    usual = run(AUGKIT_NUMBA_REFRESH="1")     # also fills the cache, where a compile was needed
+    quick = run(AUGKIT_NUMBA_REFRESH="0")
+    assert usual["registries loaded by the first call"] is True
+    assert quick["registries loaded by the first call"] is False
+    for key in usual:
+        if key != "registries loaded by the first call":
+            assert quick[key] == usual[key], key
+    assert quick["error"] == "augkit: run_u8's workspace is too small"
+    assert len(quick["seeds"]) == 3
