@@ -27,9 +27,9 @@ import sys
 import numpy as np
 from numba import carray, njit, types
 from numba.extending import intrinsic
+from PIL import Image
 
 from ._cache_load import load_without_refresh
-from PIL import Image
 
 _OPTS = dict(cache=True, nogil=True)
 _LITTLE_ENDIAN = sys.byteorder == "little"

@@ -19,6 +19,7 @@ from ._validate import check_image, check_mask, check_p, read_only
 
 REGISTRY: dict[str, type] = {}
 _U8 = np.dtype(np.uint8)
+_CACHES = ("_programs", "_fast", "_cfg")   # per-process caches kept in a transform's __dict__
 _GENERATOR = np.random.Generator
 
 # Bumped whenever a public attribute of any transform is set: compiled forms of pipelines
@@ -101,6 +102,12 @@ class Transform:
         object.__setattr__(self, name, value)
         if not name.startswith("_"):
             SETTINGS_VERSION[0] += 1
+
+    def __getstate__(self):
+        # Compiled forms and cached settings are rebuilt on first use. Their stamps count
+        # SETTINGS_VERSION in this process; in another (an unpickled copy) a stale one could
+        # match by chance and run settings the transform no longer has.
+        return {k: v for k, v in self.__dict__.items() if k not in _CACHES}
 
     # ------------------------------------------------------- per transform
     def sample_params(self, rng, shape):
@@ -192,7 +199,7 @@ class Transform:
             u = gen.random(prog.k)
             src = read_only(image)
             ws = getattr(_program._LOCAL, "ws", None)
-            if ws is not None and ws.size >= fast[3]:
+            if ws is not None and ws.size >= fast[3] and _plan._kernels is not None:
                 # No need to take the workspace out of reach meanwhile (Program.run_u8 does):
                 # nothing here reads it back after the compiled call.
                 out = _plan._kernels.run_u8(src, prog.tab, prog.top, prog.width, u, ws)

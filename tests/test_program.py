@@ -610,3 +610,28 @@ def test_cached_code_loads_the_same_without_numba_refresh_in_fresh_processes():
             assert quick[key] == usual[key], key
     assert quick["error"] == "augkit: run_u8's workspace is too small"
     assert len(quick["seeds"]) == 3
+
+
+def test_copies_do_not_carry_compiled_forms_stamped_in_another_process():
+    """A pickled or copied transform leaves its compiled forms behind: their version stamps
+    count settings changes in the process that made them, so in another process a stale
+    stamp could match by chance and run settings the transform no longer has."""
+    import copy
+    import pickle
+
+    from augkit import core
+    img = make_image(h=8, w=9, seed=2)
+    flip = A.HorizontalFlip(p=1.0)
+    flip(image=img)
+    flip(image=img, rng=np.random.default_rng(0))
+    stale = core.SETTINGS_VERSION[0]
+    flip.p = 0.0                                  # the caches above are stale now
+    now = core.SETTINGS_VERSION[0]
+    try:
+        for clone in (pickle.loads(pickle.dumps(flip)), copy.deepcopy(flip)):
+            assert not {"_programs", "_fast", "_cfg"} & set(vars(clone)), vars(clone).keys()
+            core.SETTINGS_VERSION[0] = stale      # as if the counter matched by chance
+            assert np.array_equal(clone(image=img)["image"], img)
+            assert np.array_equal(clone(image=img, rng=np.random.default_rng(1))["image"], img)
+    finally:
+        core.SETTINGS_VERSION[0] = max(now, core.SETTINGS_VERSION[0]) + 1
