@@ -463,7 +463,6 @@ def test_batch_kernel_equals_the_numpy_executor(channels, dtype):
             assert np.array_equal(out["image"][i], want, equal_nan=True), (trial, i, out["params"][i])
 
 
-
 def test_the_short_way_in_equals_the_general_path_on_random_pipelines():
     """Repeat calls (the pipeline's own stream, a Generator or seeds) take the short way into
     the compiled call (Transform.__call__); a twin called with a mask takes the general path.
@@ -547,7 +546,7 @@ def test_the_short_way_in_sees_changed_settings_and_leaves_inputs_alone():
 
 
 _FRESH_PROCESS_CODE = r"""
-import hashlib, json, os, sys
+import hashlib, json, sys
 import numpy as np
 import numba
 before = "numba.np.arraymath" in sys.modules
