@@ -196,17 +196,8 @@ class Transform:
                 gen = self._stream if self._stream is not None else self._own_stream()
             else:
                 gen = rng if type(rng) is _GENERATOR else resolve_rng(rng)
-            u = gen.random(prog.k)
             src = read_only(image)
-            ws = getattr(_program._LOCAL, "ws", None)
-            if ws is not None and ws.size >= fast[3] and _plan._kernels is not None:
-                # No need to take the workspace out of reach meanwhile (Program.run_u8 does):
-                # nothing here reads it back after the compiled call.
-                out = _plan._kernels.run_u8(src, prog.tab, prog.top, prog.width, u, ws)
-                if out.shape[0]:
-                    return {"image": out}
-            # A fallback (or no workspace yet): the same uniforms again, the careful way.
-            out, meta, prow = prog.run_u8(src, u, False)
+            out, meta, prow = prog.run_u8(src, gen.random(prog.k), False)
             if out is not None:
                 return {"image": out}
             return self._finish(prog, meta, prow, image, src, None, None, None, False)
@@ -226,8 +217,7 @@ class Transform:
             out_img, meta, prow = prog.run_u8(img3, u, record)
             if out_img is not None:
                 # Later calls like this one take the short way in.
-                self.__dict__["_fast"] = (SETTINGS_VERSION[0], img3.shape[1:], prog,
-                                          prog.ws_layouts[img3.shape[1]][0])
+                self.__dict__["_fast"] = (SETTINGS_VERSION[0], img3.shape[1:], prog)
                 result = {"image": out_img if image.ndim == 3 else out_img.reshape(out_img.shape[:2])}
                 if record:
                     result["params"] = prog.records(meta, prow, img3.shape)[0]
