@@ -25,6 +25,33 @@ def _check_stack(images, name):
     return read_only(images if images.ndim == 4 else images[..., None])
 
 
+class SeedRows:
+    """Per-sample seeds: sample ``k`` draws as ``rng=(*prefix, indices[k])`` would.
+
+    What a batch seeded with an int or a sequence, and a dataset's batch, stand for.
+    A flat pipeline needs only each sample's uniforms: they are drawn in numba
+    straight from the seeds (:func:`augkit._seeds.uniform_rows`, the same numbers
+    as numpy's PCG64), without building a Generator per sample (~5 us each, more
+    than the augmentation of a small image). Other pipelines get the Generators.
+    """
+
+    __slots__ = ("prefix", "indices")
+
+    def __init__(self, prefix, indices):
+        self.prefix, self.indices = tuple(prefix), indices
+
+    def __len__(self):
+        return len(self.indices)
+
+    def generators(self):
+        from ._seeds import generators
+        return generators(self.prefix, self.indices)
+
+    def uniform_rows(self, k):
+        from ._seeds import uniform_rows
+        return uniform_rows(self.prefix, self.indices, k)
+
+
 class MixedSizes(ValueError):
     """The samples of a batch came out in different sizes."""
 
@@ -48,14 +75,18 @@ def run_batch(pipe, images, masks, rng, record):
     gens = _per_sample_generators(rng, n)
     gen = None
     if gens is None:
-        gen = resolve_rng(rng, None) if rng is not None else pipe._own_stream()  # also validates rng
+        plain = (type(rng) is int and rng >= 0) or (type(rng) in (tuple, list) and rng
+                                                    and all(type(v) is int and v >= 0 for v in rng))
+        if not plain:   # plain seeds need no Generator; anything else is resolved (and so checked)
+            gen = resolve_rng(rng, None) if rng is not None else pipe._own_stream()
         seed = _seed_tuple(rng)
         if seed is not None:  # an int or a sequence: sample i draws from (*seed, i)
-            from ._seeds import generators
-            gens, gen = generators(seed, range(n)), None
+            gens, gen = SeedRows(seed, range(n)), None
     prog = _program.program_for(pipe, c, stack.dtype)
     if prog is not None:
         return _run_program(pipe, prog, images, stack, masks, gen, gens, record)
+    if isinstance(gens, SeedRows):
+        gens = gens.generators()
     # The general path: sample i walks the pipeline with its own generator (gens[i] or
     # (*seed, i)), or all samples share ``gen`` in order -- exactly what N single calls would do.
     records, steps_all = [], []
@@ -69,7 +100,12 @@ def run_batch(pipe, images, masks, rng, record):
 
 
 def _per_sample_generators(rng, n):
-    """``rng`` as one Generator per sample when it is a list or tuple of Generators, else None."""
+    """``rng`` as one Generator per sample when it is a list or tuple of Generators (or
+    :class:`SeedRows`, kept as they are), else None."""
+    if isinstance(rng, SeedRows):
+        if len(rng) != n:
+            raise ValueError(f"batch: rng as per-sample seeds needs one per sample ({n}), got {len(rng)}")
+        return rng
     if isinstance(rng, (list, tuple)) and rng and isinstance(rng[0], np.random.Generator):
         if len(rng) != n or not all(isinstance(g, np.random.Generator) for g in rng):
             raise ValueError(f"batch: rng as a sequence of Generators needs one numpy.random.Generator per "
@@ -110,7 +146,7 @@ def _render_steps(pipe, images, stack, masks, records, steps_all, record, out=No
 def _run_program(pipe, prog, images, stack, masks, gen, gens, record):
     """A flat pipeline: every sample's uniforms in one array, sampled (and planned) in compiled code."""
     n, h, w, c = stack.shape
-    us = prog.uniform_rows(n, gen, gens)
+    us = gens.uniform_rows(prog.k) if isinstance(gens, SeedRows) else prog.uniform_rows(n, gen, gens)
     fast = stack.dtype == np.uint8 and masks is None
     if fast:
         args, meta, prow = prog.plan_batch(us, h, w)

@@ -9,12 +9,17 @@ numba loop computes the 256-bit seed of every index of a batch (~0.05 us
 each) with numpy's published ``SeedSequence`` algorithm (``mix_entropy`` and
 ``generate_state`` in ``numpy/random/bit_generator.pyx``), and ``PCG64`` is
 built from a seed sequence that hands those words over: ~5 us a generator in
-all, and the draws are the same, bit for bit.
+all, and the draws are the same, bit for bit. A flat pipeline needs only
+each sample's block of uniforms: :func:`uniform_rows` draws them for every
+index in one numba call that runs numpy's PCG64 (128-bit LCG, XSL-RR output)
+from those words, with no Generator at all (a seeded batch of 64 at 256 px
+took 0.82x the time, a dataset batch of 16 small faces 0.73x).
 
 A self-check on first use compares the words with numpy's own
-``SeedSequence``; if a future numpy changed the algorithm, or an index or
-prefix does not fit the fast path, :func:`generators` falls back to
-``numpy.random.default_rng``, so the results never depend on this module.
+``SeedSequence`` (and, for :func:`uniform_rows`, the draws with numpy's
+``PCG64``); if a future numpy changed the algorithm, or an index or prefix
+does not fit the fast path, both fall back to ``numpy.random.default_rng``,
+so the results never depend on this module.
 Import it lazily (it imports numba): ``import augkit`` stays cheap.
 """
 from __future__ import annotations
@@ -156,6 +161,14 @@ def generator(seq):
     return np.random.Generator(np.random.PCG64(_Words(tuple(seq), words[0])))
 
 
+def _checked(prefix, indices, caller):
+    prefix = tuple(int(v) for v in prefix)
+    indices = np.asarray(indices, dtype=np.int64).ravel()
+    if any(v < 0 for v in prefix) or (len(indices) and int(indices.min()) < 0):
+        raise ValueError(f"{caller}: seeds must be non-negative, got prefix {prefix} and indices {indices}")
+    return prefix, indices
+
+
 def generators(prefix, indices):
     """``[numpy.random.default_rng((*prefix, i)) for i in indices]``, with the same draws, ~5x cheaper.
 
@@ -174,15 +187,90 @@ def generators(prefix, indices):
     >>> a.random() == np.random.default_rng((0, 3, 5)).random()
     True
     """
-    prefix = tuple(int(v) for v in prefix)
-    indices = np.asarray(indices, dtype=np.int64).ravel()
-    if any(v < 0 for v in prefix) or (len(indices) and int(indices.min()) < 0):
-        raise ValueError(f"generators: seeds must be non-negative, got prefix {prefix} and indices {indices}")
+    prefix, indices = _checked(prefix, indices, "generators")
     words = _seed_words(prefix, indices)
     if words is None:
         return [np.random.default_rng((*prefix, int(i))) for i in indices]
     Generator, PCG64 = np.random.Generator, np.random.PCG64
     return [Generator(PCG64(_Words((*prefix, i), row))) for i, row in zip(indices.tolist(), words)]
+
+
+
+# ---------------------------------------------------------------- PCG64 draws in numba
+# numpy's PCG64 (pcg64.h, not the DXSM variant): a 128-bit LCG, XSL-RR output; seeded from
+# SeedSequence words w as state = w0:w1, increment = w2:w3 (pcg_setseq_128_srandom_r);
+# Generator.random() is (next64 >> 11) * 2**-53. The 128-bit numbers are (high, low) pairs.
+_U0, _U1 = np.uint64(0), np.uint64(1)
+_S11, _S32, _S58, _S63 = np.uint64(11), np.uint64(32), np.uint64(58), np.uint64(63)
+_U63, _U64 = np.uint64(63), np.uint64(64)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_MULT_HI, _MULT_LO = np.uint64(2549297995355413924), np.uint64(4865540595714422341)
+
+
+@njit(cache=True, nogil=True)
+def _mul_wide(a, b):  # pragma: no cover - compiled
+    """The full 128-bit product of two uint64, as (high, low)."""
+    a0, a1, b0, b1 = a & _LOW32, a >> _S32, b & _LOW32, b >> _S32
+    p00, p01, p10 = a0 * b0, a0 * b1, a1 * b0
+    mid = (p00 >> _S32) + (p01 & _LOW32) + (p10 & _LOW32)
+    return a1 * b1 + (p01 >> _S32) + (p10 >> _S32) + (mid >> _S32), (mid << _S32) | (p00 & _LOW32)
+
+
+@njit(cache=True, nogil=True)
+def _add128(hi, lo, add_hi, add_lo):  # pragma: no cover - compiled
+    low = lo + add_lo
+    return hi + add_hi + (_U1 if low < lo else _U0), low
+
+
+@njit(cache=True, nogil=True)
+def _step(hi, lo, inc_hi, inc_lo):  # pragma: no cover - compiled
+    """state * multiplier + increment, modulo 2**128."""
+    p_hi, p_lo = _mul_wide(lo, _MULT_LO)
+    return _add128(p_hi + hi * _MULT_LO + lo * _MULT_HI, p_lo, inc_hi, inc_lo)
+
+
+@njit(cache=True, nogil=True)
+def pcg64_uniform_rows(words, out):  # pragma: no cover - compiled
+    # out[i, :] = Generator(PCG64(seeded with words[i])).random(out.shape[1])
+    for i in range(words.shape[0]):
+        s_hi, s_lo, q_hi, q_lo = words[i, 0], words[i, 1], words[i, 2], words[i, 3]
+        inc_hi, inc_lo = (q_hi << _U1) | (q_lo >> _S63), (q_lo << _U1) | _U1
+        hi, lo = _step(_U0, _U0, inc_hi, inc_lo)
+        hi, lo = _add128(hi, lo, s_hi, s_lo)
+        hi, lo = _step(hi, lo, inc_hi, inc_lo)
+        for j in range(out.shape[1]):
+            hi, lo = _step(hi, lo, inc_hi, inc_lo)
+            x, rot = hi ^ lo, hi >> _S58
+            value = (x >> rot) | (x << ((_U64 - rot) & _U63))
+            out[i, j] = np.float64(value >> _S11) * (1.0 / 9007199254740992.0)
+
+
+
+_draws_verified = None
+
+
+def uniform_rows(prefix, indices, k):
+    """``np.array([numpy.random.default_rng((*prefix, i)).random(k) for i in indices])``, shape
+    ``(n, k)``: the same numbers, drawn in one numba call without building the generators.
+
+    A self-check on first use compares the draws with numpy's own PCG64; where it
+    fails, or the seeds do not fit the fast path, the generators are built after all.
+    """
+    global _draws_verified
+    prefix, indices = _checked(prefix, indices, "uniform_rows")
+    words = _seed_words(prefix, indices)
+    if words is not None and _draws_verified is None:
+        probe_words = _seed_words((12345, 7), np.array([0, 1, 2 ** 32 - 1], np.int64))
+        got = np.empty((3, 9))
+        if probe_words is not None:
+            pcg64_uniform_rows(probe_words, got)
+        want = [np.random.default_rng((12345, 7, i)).random(9) for i in (0, 1, 2 ** 32 - 1)]
+        _draws_verified = probe_words is not None and np.array_equal(got, np.array(want))
+    if words is None or not _draws_verified:
+        return np.array([g.random(k) for g in generators(prefix, indices)], np.float64).reshape(len(indices), k)
+    out = np.empty((len(indices), k))
+    pcg64_uniform_rows(words, out)
+    return out
 
 
 # Cached code loads without numba's registry refresh (see augkit._cache_load).

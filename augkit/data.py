@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ._batch import MixedSizes as _MixedSizes
+from ._batch import SeedRows as _SeedRows
 from .core import Transform as _Transform
 from .io import IMAGE_EXTENSIONS, MODES, read_image, walk_folder
 
@@ -139,9 +140,11 @@ class AugmentedDataset:
     def get_batch(self, indices, epoch):
         """``[self.get(i, epoch) for i in indices]``, with less overhead per item.
 
-        The generators of ``(seed, epoch, i)`` are built together (see
-        :mod:`augkit._seeds`): the same draws as ``rng=(seed, epoch, i)``, at
-        ~5 us per item instead of 17-36 us. This is what :class:`Loader` calls.
+        Items of one shape go through one ``pipeline.batch`` call; for a flat
+        pipeline their uniforms are drawn straight from the seeds ``(seed, epoch,
+        i)`` in numba, otherwise the generators of ``(seed, epoch, i)`` are built
+        together (see :mod:`augkit._seeds`): the same draws as
+        ``rng=(seed, epoch, i)`` either way. This is what :class:`Loader` calls.
         """
         n = len(self)
         idx = np.asarray(indices)
@@ -158,17 +161,17 @@ class AugmentedDataset:
         if self.pipeline is None:
             return items
         if isinstance(self.pipeline, _Transform):
-            from ._seeds import generators
-            rngs = generators((self.seed, epoch), idx)
+            seeds = _SeedRows((self.seed, epoch), idx)
             images = self._stackable(items)
             if images is not None:
                 try:
-                    out = self.pipeline.batch(images, rng=rngs)["image"]
+                    out = self.pipeline.batch(images, rng=seeds)["image"]
                 except _MixedSizes:
-                    rngs = generators((self.seed, epoch), idx)  # afresh: the attempt drew from them
+                    pass
                 else:
                     return [(out[k], it[1]) for k, it in enumerate(items)] if isinstance(items[0], tuple) \
                         else list(out)
+            rngs = seeds.generators()
         else:  # any other callable sees the documented tuple
             rngs = [(self.seed, epoch, i) for i in idx]
         return [self._augment(item, rng) for item, rng in zip(items, rngs)]

@@ -278,6 +278,40 @@ def test_fast_generators_draw_exactly_like_default_rng():
         generators((0, -1), [1])
 
 
+def test_uniform_rows_draw_exactly_like_default_rng(monkeypatch):
+    """augkit._seeds.uniform_rows: numpy's PCG64 in numba, drawing straight from the seeds, the
+    same numbers as default_rng((*prefix, i)).random(k); numpy's own path where the seeds do
+    not fit the fast path or the self-check fails."""
+    from augkit import _seeds
+
+    rng = np.random.default_rng(12)
+    cases = [((0, 0), [0, 1, 2], 9), ((5,), [7], 1), ((3, 1, 4, 1, 5), [9, 2 ** 32 - 1], 70), ((2 ** 40, 3), [1], 5),
+             ((1, 2), [2 ** 33], 3), ((0, 1), [], 4), ((6, 6), [3], 0)]
+    cases += [(tuple(int(v) for v in rng.integers(0, 2 ** 32, k)), rng.integers(0, 2 ** 32, 6), int(rng.integers(1, 90)))
+              for k in (1, 2, 3, 4) for _ in range(10)]
+
+    def want(prefix, indices, k):
+        return np.array([np.random.default_rng((*prefix, int(i))).random(k) for i in indices]).reshape(len(indices), k)
+    for prefix, indices, k in cases:
+        assert np.array_equal(_seeds.uniform_rows(prefix, indices, k), want(prefix, indices, k)), (prefix, k)
+    assert _seeds._draws_verified is True
+    monkeypatch.setattr(_seeds, "_draws_verified", False)    # as if a numpy drew differently
+    assert np.array_equal(_seeds.uniform_rows((3, 1), [0, 8], 5), want((3, 1), [0, 8], 5))
+    with pytest.raises(ValueError, match="non-negative"):
+        _seeds.uniform_rows((0, -1), [1], 3)
+
+
+def test_batches_seeded_per_sample_check_their_seeds():
+    from augkit._batch import SeedRows
+    pipe = A.Compose([A.HorizontalFlip(), A.Tint(p=1)])
+    imgs = np.random.default_rng(3).integers(0, 256, (3, 6, 7, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match=r"one per sample \(3\), got 2"):
+        pipe.batch(imgs, rng=SeedRows((1, 2), [0, 1]))
+    out = pipe.batch(imgs, rng=SeedRows((1, 2), [4, 0, 7]))["image"]
+    for k, i in enumerate([4, 0, 7]):
+        assert np.array_equal(out[k], pipe(image=imgs[k], rng=(1, 2, i))["image"])
+
+
 def test_get_batch_equals_get_and_the_rng_tuple():
     images = _images(9)
     ds = AugmentedDataset([(img, i) for i, img in enumerate(images)], _pipe(), seed=4)
