@@ -8,7 +8,7 @@ import numpy as np
 from . import _program
 from . import plan as _plan
 from ._validate import check_image, check_mask, read_only
-from .core import _seed_tuple, resolve_rng
+from .core import _seed_tuple, plain_seed_sequence, resolve_rng
 
 
 def _check_stack(images, name):
@@ -75,9 +75,8 @@ def run_batch(pipe, images, masks, rng, record):
     gens = _per_sample_generators(rng, n)
     gen = None
     if gens is None:
-        plain = (type(rng) is int and rng >= 0) or (type(rng) in (tuple, list) and rng
-                                                    and all(type(v) is int and v >= 0 for v in rng))
-        if not plain:   # plain seeds need no Generator; anything else is resolved (and so checked)
+        if not ((type(rng) is int and rng >= 0) or plain_seed_sequence(rng)):
+            # Plain seeds need no Generator; anything else is resolved (and so checked).
             gen = resolve_rng(rng, None) if rng is not None else pipe._own_stream()
         seed = _seed_tuple(rng)
         if seed is not None:  # an int or a sequence: sample i draws from (*seed, i)

@@ -195,7 +195,6 @@ def generators(prefix, indices):
     return [Generator(PCG64(_Words((*prefix, i), row))) for i, row in zip(indices.tolist(), words)]
 
 
-
 # ---------------------------------------------------------------- PCG64 draws in numba
 # numpy's PCG64 (pcg64.h, not the DXSM variant): a 128-bit LCG, XSL-RR output; seeded from
 # SeedSequence words w as state = w0:w1, increment = w2:w3 (pcg_setseq_128_srandom_r);
@@ -245,7 +244,6 @@ def pcg64_uniform_rows(words, out):  # pragma: no cover - compiled
             out[i, j] = np.float64(value >> _S11) * (1.0 / 9007199254740992.0)
 
 
-
 _draws_verified = None
 
 
@@ -259,13 +257,11 @@ def uniform_rows(prefix, indices, k):
     global _draws_verified
     prefix, indices = _checked(prefix, indices, "uniform_rows")
     words = _seed_words(prefix, indices)
-    if words is not None and _draws_verified is None:
-        probe_words = _seed_words((12345, 7), np.array([0, 1, 2 ** 32 - 1], np.int64))
+    if words is not None and _draws_verified is None:   # words came, so _seed_words is verified
+        probe = (0, 1, 2 ** 32 - 1)
         got = np.empty((3, 9))
-        if probe_words is not None:
-            pcg64_uniform_rows(probe_words, got)
-        want = [np.random.default_rng((12345, 7, i)).random(9) for i in (0, 1, 2 ** 32 - 1)]
-        _draws_verified = probe_words is not None and np.array_equal(got, np.array(want))
+        pcg64_uniform_rows(_seed_words((12345, 7), np.array(probe, np.int64)), got)
+        _draws_verified = np.array_equal(got, [np.random.default_rng((12345, 7, i)).random(9) for i in probe])
     if words is None or not _draws_verified:
         return np.array([g.random(k) for g in generators(prefix, indices)], np.float64).reshape(len(indices), k)
     out = np.empty((len(indices), k))

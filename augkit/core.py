@@ -39,6 +39,11 @@ def _fast_seeds():
     return _SEEDS
 
 
+def plain_seed_sequence(rng):
+    """True for a non-empty tuple or list of non-negative Python ints (a valid seed, checked fast)."""
+    return (type(rng) is tuple or type(rng) is list) and bool(rng) and all(type(v) is int and v >= 0 for v in rng)
+
+
 def resolve_rng(rng, fallback=None):
     """A ``numpy.random.Generator`` from ``rng``.
 
@@ -51,11 +56,10 @@ def resolve_rng(rng, fallback=None):
         return fallback
     if isinstance(rng, np.random.Generator):
         return rng
-    if type(rng) is tuple or type(rng) is list:
+    if plain_seed_sequence(rng):
         # The common case, (seed, epoch, index) of plain ints, without the slower ABC checks,
         # seeded by augkit._seeds (the same draws as numpy's SeedSequence, a third of the cost).
-        if rng and all(type(v) is int and v >= 0 for v in rng):
-            return _fast_seeds().generator(rng)
+        return _fast_seeds().generator(rng)
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         if rng < 0:
             raise ValueError(f"rng must be a non-negative int, a sequence of them or a Generator, got {rng}")
