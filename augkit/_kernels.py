@@ -780,9 +780,11 @@ def _add_tint(scale, offset, state, add, lut, fill, bcol, table):
     for k in range(c):
         if scale[k] != 1.0:
             plain = False
+    # Offsets and levels are clamped to +-256 before they become integers: beyond that every
+    # level saturates alike, and a float beyond int64 has no integer value at all.
     if plain and state[1] == 0:
         for k in range(c):
-            add[k] = math.floor(offset[k] + 0.5)
+            add[k] = math.floor(min(max(offset[k], -256.0), 256.0) + 0.5)
         state[1] = 1
         # the fill and the boxes painted so far take the new map too
         for k in range(c):
@@ -792,9 +794,9 @@ def _add_tint(scale, offset, state, add, lut, fill, bcol, table):
                 bcol[b, k] = min(max(bcol[b, k] + add[k], 0), 255)
         return
     for k in range(c):
-        ks = math.floor(offset[k] + 0.5)
+        ks = math.floor(min(max(offset[k], -256.0), 256.0) + 0.5)
         for v in range(256):
-            x = v + ks if plain else math.floor(v * scale[k] + offset[k] + 0.5)
+            x = v + ks if plain else math.floor(min(max(v * scale[k] + offset[k], -256.0), 256.0) + 0.5)
             table[k, v] = min(max(x, 0), 255)
     for k in range(c):
         for v in range(256):

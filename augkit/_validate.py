@@ -126,17 +126,15 @@ def check_range(value, owner: str, name: str, *, symmetric: bool = False,
         raise ValueError(f"{owner}: {name} must be finite, got {pair}")
     if pair[0] > pair[1]:
         raise ValueError(f"{owner}: {name} must be {allowed}, got {pair} (min > max)")
-    bounds = []
-    if low is not None:
-        bounds.append(f"{'>' if low_open else '>='} {low:g}")
-        if pair[0] < low or (low_open and pair[0] == low):
-            raise ValueError(f"{owner}: {name} values must be {bounds[-1]}, got {pair}")
-    if high is not None and pair[1] > high:
-        raise ValueError(f"{owner}: {name} values must be <= {high:g}, got {pair}")
     if integer:
         if not all(float(x).is_integer() for x in pair):
             raise ValueError(f"{owner}: {name} must hold whole numbers, got {pair}")
         pair = (int(pair[0]), int(pair[1]))
+    shown = (lambda v: str(int(v))) if integer else (lambda v: f"{v:g}")
+    if low is not None and (pair[0] < low or (low_open and pair[0] == low)):
+        raise ValueError(f"{owner}: {name} values must be {'>' if low_open else '>='} {shown(low)}, got {pair}")
+    if high is not None and pair[1] > high:
+        raise ValueError(f"{owner}: {name} values must be <= {shown(high)}, got {pair}")
     return pair
 
 

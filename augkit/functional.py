@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import plan as _plan
-from ._validate import check_fill, check_image, check_int, check_mask
+from ._validate import _short, check_fill, check_image, check_int, check_mask
 
 __all__ = ["hflip", "vflip", "crop", "pad", "center_crop", "shift", "tint", "erase",
            "hflip_mask", "vflip_mask", "crop_mask", "shift_mask"]
@@ -69,25 +69,26 @@ def erase_ops(boxes, fill=0.0, noise_seed=None, fill_mask=None):
 
 # ------------------------------------------------------------ public functions
 
-def _run(image, ops, owner):
+def _run(image, owner, make_ops):
+    """Check ``image`` first, then run ``make_ops(h, w)`` on it: same dtype and layout out."""
     img3 = check_image(image)
-    out = _plan.run_ops(ops, img3, owner=owner)
+    out = _plan.run_ops(make_ops(img3.shape[0], img3.shape[1]), img3, owner=owner)
     return out.reshape(out.shape[:2]) if image.ndim == 2 else out
 
 
-def _run_mask(mask, ops, owner):
+def _run_mask(mask, owner, make_ops):
     mask = check_mask(mask, None)
-    return _plan.run_ops_mask(ops, mask, owner=owner)
+    return _plan.run_ops_mask(make_ops(mask.shape[0], mask.shape[1]), mask, owner=owner)
 
 
 def hflip(image):
     """Mirror left-right: column ``x`` becomes ``W - 1 - x``."""
-    return _run(image, hflip_ops(*np.shape(image)[:2]), "hflip")
+    return _run(image, "hflip", hflip_ops)
 
 
 def vflip(image):
     """Mirror top-bottom: row ``y`` becomes ``H - 1 - y``."""
-    return _run(image, vflip_ops(*np.shape(image)[:2]), "vflip")
+    return _run(image, "vflip", vflip_ops)
 
 
 def _check_crop(h, w, x_min, y_min, x_max, y_max, owner):
@@ -102,8 +103,7 @@ def _check_crop(h, w, x_min, y_min, x_max, y_max, owner):
 
 def crop(image, x_min, y_min, x_max, y_max):
     """The region ``image[y_min:y_max, x_min:x_max]`` (max exclusive) as a new contiguous array."""
-    h, w = check_image(image).shape[:2]
-    return _run(image, crop_ops(h, w, *_check_crop(h, w, x_min, y_min, x_max, y_max, "crop")), "crop")
+    return _run(image, "crop", lambda h, w: crop_ops(h, w, *_check_crop(h, w, x_min, y_min, x_max, y_max, "crop")))
 
 
 def _check_pads(values, owner):
@@ -113,15 +113,17 @@ def _check_pads(values, owner):
 def pad(image, top, bottom, left, right, fill=0):
     """Pad with a constant ``fill`` (a number or a per-channel sequence)."""
     fill = check_fill(fill, "pad")
-    h, w = check_image(image).shape[:2]
-    return _run(image, pad_ops(h, w, *_check_pads((top, bottom, left, right), "pad"), fill=fill), "pad")
+    pads = _check_pads((top, bottom, left, right), "pad")
+    return _run(image, "pad", lambda h, w: pad_ops(h, w, *pads, fill=fill))
 
 
 def center_crop(image, height, width, pad_if_needed=False, fill=0):
     """The centred ``height x width`` region; pads with ``fill`` first when ``pad_if_needed``."""
-    h, w = check_image(image).shape[:2]
-    return _run(image, center_crop_ops(h, w, height, width, pad_if_needed, check_fill(fill, "center_crop"), 0,
-                                       "center_crop"), "center_crop")
+    fill = check_fill(fill, "center_crop")
+    if not isinstance(pad_if_needed, bool):
+        raise ValueError(f"center_crop: pad_if_needed must be True or False, got {pad_if_needed!r}")
+    return _run(image, "center_crop",
+                lambda h, w: center_crop_ops(h, w, height, width, pad_if_needed, fill, 0, "center_crop"))
 
 
 def center_crop_ops(h, w, height, width, pad_if_needed, fill, fill_mask, owner):
@@ -146,8 +148,8 @@ def shift(image, dx, dy, fill=0):
     The uncovered area gets ``fill``; the output keeps the input's size.
     """
     dx, dy = check_int(dx, "shift", "dx"), check_int(dy, "shift", "dy")
-    h, w = check_image(image).shape[:2]
-    return _run(image, shift_ops(h, w, dx, dy, check_fill(fill, "shift")), "shift")
+    fill = check_fill(fill, "shift")
+    return _run(image, "shift", lambda h, w: shift_ops(h, w, dx, dy, fill))
 
 
 def tint(image, offset, scale=1.0):
@@ -165,22 +167,27 @@ def tint(image, offset, scale=1.0):
             raise ValueError(f"tint: {name} must be a finite number or {channels} finite numbers "
                              f"(one per channel), got {v!r}")
         vals.append(arr)
-    return _run(image, tint_ops(vals[1].tolist(), vals[0].tolist()), "tint")
+    return _run(image, "tint", lambda h, w: tint_ops(vals[1].tolist(), vals[0].tolist()))
 
 
 def _check_boxes(boxes, h, w, owner):
-    arr = np.asarray(boxes)
+    bad = (f"{owner}: boxes must be whole-pixel rectangles (x_min, y_min, x_max, y_max) with shape (M, 4), "
+           f"got {_short(boxes)}")
+    try:
+        arr = np.asarray(boxes)
+    except (TypeError, ValueError):   # ragged rows
+        raise ValueError(bad) from None
     if arr.size == 0:
         return []
-    if arr.ndim != 2 or arr.shape[1] != 4 or arr.dtype.kind not in "iuf" or np.any(arr != np.round(arr)):
-        raise ValueError(f"{owner}: boxes must be whole-pixel rectangles (x_min, y_min, x_max, y_max) "
-                         f"with shape (M, 4), got {boxes!r}")
-    arr = arr.astype(np.int64)
-    for i, (x0, y0, x1, y1) in enumerate(arr):
+    if (arr.ndim != 2 or arr.shape[1] != 4 or arr.dtype.kind not in "iuf" or not np.all(np.isfinite(arr))
+            or np.any(arr != np.round(arr))):
+        raise ValueError(bad)
+    rows = [[int(v) for v in row] for row in arr.tolist()]   # Python ints: no overflow in the check
+    for i, (x0, y0, x1, y1) in enumerate(rows):
         if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
-            raise ValueError(f"{owner}: boxes[{i}] = {arr[i].tolist()} must satisfy 0 <= x_min < x_max <= {w} "
+            raise ValueError(f"{owner}: boxes[{i}] = {rows[i]} must satisfy 0 <= x_min < x_max <= {w} "
                              f"and 0 <= y_min < y_max <= {h}")
-    return arr.tolist()
+    return rows
 
 
 def erase(image, boxes, fill=0, noise_seed=None):
@@ -190,28 +197,29 @@ def erase(image, boxes, fill=0, noise_seed=None):
     in 0..255 (uint8) or [0, 1) (float) from ``numpy.random.default_rng(noise_seed)``.
     """
     fill = check_fill(fill, "erase", allow_random=True)
-    h, w = check_image(image).shape[:2]
-    return _run(image, erase_ops(_check_boxes(boxes, h, w, "erase"), fill, noise_seed), "erase")
+    if noise_seed is not None:
+        noise_seed = check_int(noise_seed, "erase", "noise_seed", minimum=0)
+    return _run(image, "erase", lambda h, w: erase_ops(_check_boxes(boxes, h, w, "erase"), fill, noise_seed))
 
 
 def hflip_mask(mask):
     """:func:`hflip` for a mask of any dtype."""
-    return _run_mask(mask, hflip_ops(*mask.shape[:2]), "hflip_mask")
+    return _run_mask(mask, "hflip_mask", hflip_ops)
 
 
 def vflip_mask(mask):
     """:func:`vflip` for a mask of any dtype."""
-    return _run_mask(mask, vflip_ops(*mask.shape[:2]), "vflip_mask")
+    return _run_mask(mask, "vflip_mask", vflip_ops)
 
 
 def crop_mask(mask, x_min, y_min, x_max, y_max):
     """:func:`crop` for a mask of any dtype."""
-    h, w = mask.shape[:2]
-    return _run_mask(mask, crop_ops(h, w, *_check_crop(h, w, x_min, y_min, x_max, y_max, "crop_mask")), "crop_mask")
+    return _run_mask(mask, "crop_mask",
+                     lambda h, w: crop_ops(h, w, *_check_crop(h, w, x_min, y_min, x_max, y_max, "crop_mask")))
 
 
 def shift_mask(mask, dx, dy, fill_mask=0):
     """:func:`shift` for a mask of any dtype (nearest; ``fill_mask`` where uncovered)."""
-    h, w = mask.shape[:2]
-    return _run_mask(mask, shift_ops(h, w, check_int(dx, "shift_mask", "dx"), check_int(dy, "shift_mask", "dy"),
-                                     0.0, fill_mask), "shift_mask")
+    dx, dy = check_int(dx, "shift_mask", "dx"), check_int(dy, "shift_mask", "dy")
+    fill_mask = check_fill(fill_mask, "shift_mask", "fill_mask")
+    return _run_mask(mask, "shift_mask", lambda h, w: shift_ops(h, w, dx, dy, 0.0, fill_mask))

@@ -61,6 +61,8 @@ def axis_pad(n, before, after):
 
 
 def axis_shift(n, d):
+    # Any shift by more than the size leaves only fill, and moves every box and keypoint out.
+    d = max(-n - 1, min(n + 1, d))
     lo, hi = max(0, d), min(n, n + d)
     if hi <= lo:
         lo = hi = 0
@@ -110,7 +112,8 @@ def map_edges(x, g):
 def tint_u8(scale, offset):
     """The uint8 form of ``x * scale + offset``: ``("add", k)`` when every scale is 1, else a LUT."""
     if all(v == 1.0 for v in scale):
-        return ("add", np.array([math.floor(o + 0.5) for o in offset], dtype=np.int64))
+        # Beyond +-256 an offset saturates every level alike: clamped, it fits any integer type.
+        return ("add", np.array([math.floor(min(max(o, -256.0), 256.0) + 0.5) for o in offset], dtype=np.int64))
     scale, offset = np.asarray(scale, np.float64), np.asarray(offset, np.float64)
     levels = np.arange(256, dtype=np.float64)
     table = np.floor(levels[None, :] * scale[:, None] + offset[:, None] + 0.5)

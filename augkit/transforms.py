@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from . import functional as F
-from ._validate import check_fill, check_int, check_range
+from ._validate import _short, check_fill, check_int, check_range
 from ._program import sample_builtin
 from .core import Transform
 
@@ -31,10 +31,26 @@ def _fill_config(fill):
     return list(fill) if isinstance(fill, tuple) else fill
 
 
-def _require(params, keys, owner):
+def _require(params, keys, owner, optional=()):
+    """Recorded ``params`` must hold ``keys`` and nothing but them and ``optional``."""
     missing = [k for k in keys if k not in params]
     if missing:
-        raise ValueError(f"{owner}: recorded params {params!r} lack {', '.join(missing)}")
+        raise ValueError(f"{owner}: recorded params {_short(params)} lack {', '.join(missing)}")
+    unknown = [k for k in params if k not in keys and k not in optional]
+    if unknown:
+        expected = ", ".join((*keys, *optional)) or "no keys (it records {})"
+        raise ValueError(f"{owner}: recorded params {_short(params)} have unknown key(s) "
+                         f"{', '.join(map(repr, unknown))}; expected {expected}")
+
+
+def _recorded_int(params, key, owner):
+    return check_int(params[key], owner, f"recorded {key}")
+
+
+# |dx|, |dy| allowed with unit="px": far beyond any image, and exact in the float64 program table.
+_MAX_PX_SHIFT = 2 ** 31
+# BoxErase's most boxes per call (each costs 22 uniforms per call).
+_MAX_BOXES = 1024
 
 
 class _Builtin(Transform):
@@ -49,6 +65,12 @@ class _Builtin(Transform):
 
     kind = -1
     program_fill = 0.0
+    record_keys = ()        # the keys of a recorded params dict
+    optional_keys = ()
+
+    def check_params(self, params, shape):
+        super().check_params(params, shape)
+        _require(params, self.record_keys, type(self).__name__, self.optional_keys)
 
     def n_uniforms(self, channels):
         return 0 if self.deterministic else 1
@@ -254,9 +276,12 @@ class RandomCrop(_SizedCrop):
     def params_from_row(self, row, channels):
         return {"x": int(row[1]), "y": int(row[2])}
 
+    record_keys = ("x", "y")
+
     def check_params(self, params, shape):
         super().check_params(params, shape)
-        _require(params, ("x", "y"), type(self).__name__)
+        for key in self.record_keys:
+            _recorded_int(params, key, type(self).__name__)
 
     def ops(self, params, shape):
         return self._crop_ops(shape, int(params["x"]), int(params["y"]))
@@ -269,7 +294,9 @@ class Shift(_Builtin):
     ----------
     dx, dy : (min, max) or float
         Horizontal / vertical shift range; a single number ``v`` means ``(-v, v)``.
-        Positive values move the content right / down.
+        Positive values move the content right / down. Fractions lie in
+        ``[-1, 1]`` (a shift by the whole size leaves only fill); pixels within
+        ``+-2**31``.
     unit : {"fraction", "px"}
         ``"fraction"``: a uniform draw times the width/height, rounded to the
         nearest pixel. ``"px"``: a whole number drawn uniformly from ``min..max``
@@ -296,8 +323,17 @@ class Shift(_Builtin):
             raise ValueError(f'{name}: unit must be "fraction" or "px", got {unit!r}')
         self.unit = unit
         px = unit == "px"
-        self.dx = check_range(dx, name, "dx", symmetric=True, integer=px)
-        self.dy = check_range(dy, name, "dy", symmetric=True, integer=px)
+        # A shift by the whole image or more leaves only fill: fractions lie in [-1, 1].
+        limit = _MAX_PX_SHIFT if px else 1.0
+        try:
+            self.dx = check_range(dx, name, "dx", symmetric=True, integer=px, low=-limit, high=limit)
+            self.dy = check_range(dy, name, "dy", symmetric=True, integer=px, low=-limit, high=limit)
+        except ValueError as err:
+            if px and "whole numbers" in str(err):
+                # The defaults are fractions: with unit="px" both axes need pixels.
+                raise ValueError(f'{err}; with unit="px" give both dx and dy in whole pixels '
+                                 f"(the default (-0.1, 0.1) is a fraction), e.g. dy=0") from None
+            raise
         self.fill = check_fill(fill, name)
         self.fill_mask = check_fill(fill_mask, name, "fill_mask")
         self.program_fill = self.fill
@@ -312,9 +348,12 @@ class Shift(_Builtin):
     def params_from_row(self, row, channels):
         return {"dx": int(row[1]), "dy": int(row[2])}
 
+    record_keys = ("dx", "dy")
+
     def check_params(self, params, shape):
         super().check_params(params, shape)
-        _require(params, ("dx", "dy"), type(self).__name__)
+        for key in self.record_keys:
+            _recorded_int(params, key, type(self).__name__)
 
     def ops(self, params, shape):
         return F.shift_ops(shape[0], shape[1], int(params["dx"]), int(params["dy"]), self.fill, self.fill_mask)
@@ -377,13 +416,19 @@ class Tint(_Builtin):
         values = row[1:1 + 2 * channels].tolist()
         return {"offset": values[:channels], "scale": values[channels:]}
 
+    record_keys = ("offset", "scale")
+
     def check_params(self, params, shape):
         super().check_params(params, shape)
-        _require(params, ("offset", "scale"), type(self).__name__)
-        for key in ("offset", "scale"):
-            if np.shape(params[key]) != (shape[2],):
-                raise ValueError(f"{type(self).__name__}: recorded {key} {params[key]!r} needs one value per "
-                                 f"channel, but the image has {shape[2]} channels")
+        for key in self.record_keys:
+            value = params[key]
+            try:
+                ok = np.shape(value) == (shape[2],) and np.all(np.isfinite(np.asarray(value, np.float64)))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok or any(isinstance(v, bool) for v in value):
+                raise ValueError(f"{type(self).__name__}: recorded {key} must be {shape[2]} finite numbers (one "
+                                 f"per channel of the image), got {_short(value)}")
 
     def ops(self, params, shape):
         return F.tint_ops(params["scale"], params["offset"])
@@ -408,7 +453,7 @@ class BoxErase(_Builtin):
     ratio : (min, max)
         Aspect ratio (height / width) range, ``0 < min <= max``.
     count : int or (min, max)
-        Number of boxes (a range draws it uniformly, inclusive).
+        Number of boxes (a range draws it uniformly, inclusive), at most 1024.
     fill : number, per-channel sequence or "random"
         ``"random"`` paints uniform noise in 0..255 (uint8) or [0, 1) (float).
     fill_mask : number or None
@@ -435,6 +480,8 @@ class BoxErase(_Builtin):
             self.count = (check_int(count, name, "count", minimum=0),) * 2
         else:
             self.count = check_range(count, name, "count", low=0, integer=True)
+        if self.count[1] > _MAX_BOXES:
+            raise ValueError(f"{name}: count must be at most {_MAX_BOXES} boxes, got {count!r}")
         self.fill = check_fill(fill, name, allow_random=True)
         self.fill_mask = None if fill_mask is None else check_fill(fill_mask, name, "fill_mask")
         self._log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
@@ -456,12 +503,17 @@ class BoxErase(_Builtin):
             params["noise_seed"] = int(row[2])
         return params
 
+    record_keys = ("boxes",)
+    optional_keys = ("noise_seed",)   # recorded with fill="random"; ignored otherwise
+
     def check_params(self, params, shape):
         super().check_params(params, shape)
-        _require(params, ("boxes",), type(self).__name__)
-        F._check_boxes(params["boxes"], shape[0], shape[1], type(self).__name__)
-        if self.fill == "random":
-            _require(params, ("noise_seed",), type(self).__name__)
+        name = type(self).__name__
+        F._check_boxes(params["boxes"], shape[0], shape[1], name)
+        if self.fill == "random" and "noise_seed" not in params:
+            raise ValueError(f'{name}: recorded params {_short(params)} lack noise_seed (fill="random" needs it)')
+        if params.get("noise_seed") is not None:
+            check_int(params["noise_seed"], name, "recorded noise_seed", minimum=0)
 
     def ops(self, params, shape):
         return F.erase_ops(params["boxes"], self.fill, params.get("noise_seed"), self.fill_mask)

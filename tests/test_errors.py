@@ -58,12 +58,60 @@ CASES = [
     ("count", ValueError, "count must be an integer >= 0", lambda: A.BoxErase(count=-1)),
     ("replay shape", ValueError, "do not match this pipeline", lambda: PIPE.replay([None], image=IMG)),
     ("replay fields", ValueError, "lack dy", lambda: PIPE.replay([{"dx": 1}, None, None], image=IMG)),
-    ("replay channels", ValueError, "one value per channel",
+    ("replay channels", ValueError, r"recorded offset must be 3 finite numbers \(one per channel",
      lambda: A.Tint(p=1).replay({"offset": [1, 2], "scale": [1, 1]}, image=IMG)),
+    # Recorded params from outside (a file, a hand-written dict) are checked like arguments.
+    ("replay unknown key", ValueError, r"HorizontalFlip: recorded params \{'x': 1\} have unknown key\(s\) 'x'",
+     lambda: A.HorizontalFlip(p=1).replay({"x": 1}, image=IMG)),
+    ("replay extra key", ValueError, r"Shift: .*unknown key\(s\) 'z'; expected dx, dy",
+     lambda: A.Shift(p=1).replay({"dx": 1, "dy": 0, "z": 3}, image=IMG)),
+    ("replay fractional shift", ValueError, "Shift: recorded dx must be an integer, got 1.5",
+     lambda: A.Shift(p=1).replay({"dx": 1.5, "dy": 0}, image=IMG)),
+    ("replay text shift", ValueError, "Shift: recorded dy must be an integer, got 'a'",
+     lambda: A.Shift(p=1).replay({"dx": 1, "dy": "a"}, image=IMG)),
+    ("replay nan corner", ValueError, "RandomCrop: recorded x must be an integer, got nan",
+     lambda: A.RandomCrop(4, 4).replay({"x": float("nan"), "y": 0}, image=IMG)),
+    ("replay None corner", ValueError, "RandomCrop: recorded y must be an integer, got None",
+     lambda: A.RandomCrop(4, 4).replay({"x": 0, "y": None}, image=IMG)),
+    ("replay nan tint", ValueError, r"Tint: recorded scale must be 3 finite numbers .*got \[1, nan, 1\]",
+     lambda: A.Tint(p=1).replay({"offset": [0, 0, 0], "scale": [1, float("nan"), 1]}, image=IMG)),
+    ("replay text tint", ValueError, "Tint: recorded offset must be 3 finite numbers",
+     lambda: A.Tint(p=1).replay({"offset": ["a", "b", "c"], "scale": [1, 1, 1]}, image=IMG)),
+    ("replay infinite box", ValueError, "BoxErase: boxes must be whole-pixel rectangles",
+     lambda: A.BoxErase(p=1).replay({"boxes": [[0, 0, float("inf"), 2]]}, image=IMG)),
+    ("replay ragged boxes", ValueError, "BoxErase: boxes must be whole-pixel rectangles",
+     lambda: A.BoxErase(p=1).replay({"boxes": [[0, 0, 2], [0, 0, 2, 2]]}, image=IMG)),
+    ("replay huge box", ValueError, r"boxes\[0\] = \[0, 0, 1000000000000000019884624838656, 2\] must satisfy",
+     lambda: A.BoxErase(p=1).replay({"boxes": [[0, 0, 1e30, 2]]}, image=IMG)),
+    ("replay noise seed", ValueError, "BoxErase: recorded noise_seed must be an integer >= 0, got -1",
+     lambda: A.BoxErase(fill="random", p=1).replay({"boxes": [], "noise_seed": -1}, image=IMG)),
+    ("replay no noise seed", ValueError, r'lack noise_seed \(fill="random" needs it\)',
+     lambda: A.BoxErase(fill="random", p=1).replay({"boxes": []}, image=IMG)),
+    ("shift beyond the image", ValueError, r"Shift: dx values must be <= 1, got \(0.5, 2.0\)",
+     lambda: A.Shift(dx=(0.5, 2))),
+    ("px shift beyond 2**31", ValueError, r"Shift: dy values must be >= -2147483648, got \(-1099511627776, 0\)",
+     lambda: A.Shift(dx=0, dy=(-2 ** 40, 0), unit="px")),
+    ("px shift with a fractional default", ValueError,
+     r'Shift: dy must hold whole numbers, got \(-0.1, 0.1\); with unit="px" give both dx and dy',
+     lambda: A.Shift(dx=3, unit="px")),
+    ("count too large", ValueError, "BoxErase: count must be at most 1024 boxes, got 100000",
+     lambda: A.BoxErase(count=100_000)),
     ("batch shape", ValueError, r"\(N, H, W\) or \(N, H, W, C\)", lambda: PIPE.batch(np.zeros((2, 5), np.uint8))),
     ("functional crop", ValueError, "crop: the crop", lambda: A.functional.crop(IMG, 0, 0, 11, 3)),
     ("functional tint", ValueError, "tint: offset must be", lambda: A.functional.tint(IMG, [1, 2])),
     ("functional erase", ValueError, r"erase: boxes\[0\]", lambda: A.functional.erase(IMG, [[0, 0, 11, 2]])),
+    ("functional noise seed", ValueError, "erase: noise_seed must be an integer >= 0, got -1",
+     lambda: A.functional.erase(IMG, [[0, 0, 2, 2]], fill="random", noise_seed=-1)),
+    ("functional 1-D image", ValueError, r"image must have shape \(H, W\) or \(H, W, C\), got shape \(5,\)",
+     lambda: A.functional.hflip(np.zeros(5, np.uint8))),
+    ("functional mask list", TypeError, "mask must be a numpy.ndarray, got list",
+     lambda: A.functional.vflip_mask([[1, 2]])),
+    ("functional 1-D mask", ValueError, r"mask must have shape \(H, W\) or \(H, W, K\), got shape \(5,\)",
+     lambda: A.functional.crop_mask(np.zeros(5), 0, 0, 1, 1)),
+    ("functional fill_mask", ValueError, "shift_mask: fill_mask must be a number",
+     lambda: A.functional.shift_mask(np.zeros((4, 4)), 1, 0, fill_mask="x")),
+    ("functional pad_if_needed", ValueError, "center_crop: pad_if_needed must be True or False, got 'yes'",
+     lambda: A.functional.center_crop(IMG, 12, 12, pad_if_needed="yes")),
 ]
 
 
@@ -78,3 +126,40 @@ def test_nan_propagates_in_float_images():
     img[2, 3] = np.nan
     out = A.Compose([A.Tint(p=1), A.Shift(dx=(1, 1), dy=0, unit="px", p=1)])(image=img, rng=0)["image"]
     assert np.isnan(out[2, 4]).all() and np.isfinite(out[2, 3]).all()
+
+
+def test_shifts_beyond_the_image_leave_only_fill():
+    """A recorded shift of any size (10**30 as well) gives what a shift just past the edge gives:
+    only fill, and every box and keypoint dropped."""
+    img = np.arange(6 * 8 * 3, dtype=np.uint8).reshape(6, 8, 3)
+    pipe = A.Compose([A.Shift(fill=7, p=1)])
+    boxes, points = [[0, 0, 8, 6], [2, 1, 3, 2]], [[0, 0], [8, 6], [3.5, 2]]
+    for dx, dy in ((10 ** 30, 0), (0, -10 ** 30), (9, 0), (-1e30, 1e30)):
+        out = pipe.replay([{"dx": dx, "dy": dy}], image=img, bboxes=boxes, keypoints=points)
+        assert (out["image"] == 7).all()
+        assert out["bboxes"].shape == (0, 4) and out["keypoints"].shape == (0, 2)
+    assert (A.functional.shift(img, 10 ** 30, 0, fill=3) == 3).all()
+    assert (A.functional.shift_mask(img[..., 0], 0, -10 ** 30, fill_mask=2) == 2).all()
+
+
+@pytest.mark.parametrize("shift,scale,expected", [
+    ((1e30, 1e30), (1.0, 1.0), 255), ((-1e30, -1e30), (1.0, 1.0), 0), ((255.4, 255.4), (1.0, 1.0), 255),
+    ((0.0, 0.0), (1e30, 1e30), 255), ((-1e20, -1e20), (2.0, 2.0), 0), ((3e38, 3e38), (3e38, 3e38), 255),
+])
+def test_extreme_tints_saturate_on_every_path(shift, scale, expected):
+    """uint8 tints far beyond 0..255 saturate alike on the compiled call, the batch, the general
+    path (with a mask) and replay. The compiled code once turned 1e30 into an integer it
+    cannot hold and left such images unchanged."""
+    img = np.full((5, 6, 3), 100, np.uint8)
+    t = A.Tint(shift=shift, scale=scale, p=1)
+    one = t(image=img, record=True)
+    outs = [one["image"], t(image=img, mask=np.zeros((5, 6), np.uint8))["image"],
+            t.batch(np.stack([img] * 3))["image"][2], t.replay(one["params"], image=img)["image"],
+            A.functional.tint(img, one["params"]["offset"], one["params"]["scale"])]
+    for out in outs:
+        assert (out == expected).all()
+    # then a second colour map on top: the clamped first one composes like the exact one
+    two = A.Compose([t, A.Tint(shift=(-10, -10), scale=(0.5, 0.5), p=1)])
+    want = np.floor(expected * 0.5 - 10 + 0.5).clip(0, 255)
+    assert (two(image=img)["image"] == want).all()
+    assert (two(image=img, mask=np.zeros((5, 6), np.uint8))["image"] == want).all()

@@ -84,7 +84,11 @@ def _random_transform(draw, st, h, w):
             return t, (h, w)
         return t, (ch, cw)
     if kind == "shift":
-        return A.Shift(dx=draw(st.sampled_from([0.0, 0.3, 1.2])), dy=draw(st.sampled_from([0.0, 0.3])),
+        if draw(st.booleans()):
+            return A.Shift(dx=draw(st.sampled_from([0.0, 0.3, 1.0])), dy=draw(st.sampled_from([0.0, 0.3])),
+                           fill=fill, p=p), (h, w)
+        # whole pixels, up to past the edges (only fill left)
+        return A.Shift(dx=(-(w + 2), w + 2), dy=draw(st.sampled_from([0, (-(h + 2), h + 2)])), unit="px",
                        fill=fill, p=p), (h, w)
     if kind == "tint":
         return A.Tint(shift=draw(st.sampled_from([0, 30, 300])), scale=draw(st.sampled_from([(1, 1), (0.5, 1.5)])),
