@@ -138,6 +138,27 @@ def check_range(value, owner: str, name: str, *, symmetric: bool = False,
     return pair
 
 
+F32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_channel_values(value, channels: int, owner: str, name: str, scalar: bool = False) -> np.ndarray:
+    """One finite number per channel (or one for all, with ``scalar``), within float32's range
+    (colours are applied in float32): a float64 array of ``channels`` values."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+        bools = np.asarray(value).dtype.kind == "b" or any(isinstance(v, bool) for v in np.ravel(
+            np.asarray(value, dtype=object)))
+    except (TypeError, ValueError):
+        arr, bools = None, True
+    if scalar and arr is not None and arr.ndim == 0:
+        arr = np.full(channels, float(arr))
+    if bools or arr.shape != (channels,) or not np.all(np.abs(arr) <= F32_MAX):
+        many = f"{channels} finite numbers (one per channel of the image)"
+        raise ValueError(f"{owner}: {name} must be {'a finite number or ' if scalar else ''}{many}, within "
+                         f"float32's range, got {_short(value)}")
+    return arr
+
+
 def check_fill(fill, owner: str, name: str = "fill", allow_random: bool = False):
     """Validate a fill: a number, a per-channel sequence, or ``"random"`` where allowed.
 

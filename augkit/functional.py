@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import plan as _plan
-from ._validate import _short, check_fill, check_image, check_int, check_mask
+from ._validate import _short, check_channel_values, check_fill, check_image, check_int, check_mask
 
 __all__ = ["hflip", "vflip", "crop", "pad", "center_crop", "shift", "tint", "erase",
            "hflip_mask", "vflip_mask", "crop_mask", "shift_mask"]
@@ -160,14 +160,9 @@ def tint(image, offset, scale=1.0):
     """
     img3 = check_image(image)
     channels = img3.shape[2]
-    vals = []
-    for name, v in (("offset", offset), ("scale", scale)):
-        arr = np.broadcast_to(np.asarray(v, dtype=np.float64), (channels,)) if np.ndim(v) == 0 else np.asarray(v, np.float64)
-        if arr.shape != (channels,) or not np.all(np.isfinite(arr)):
-            raise ValueError(f"tint: {name} must be a finite number or {channels} finite numbers "
-                             f"(one per channel), got {v!r}")
-        vals.append(arr)
-    return _run(image, "tint", lambda h, w: tint_ops(vals[1].tolist(), vals[0].tolist()))
+    offset = check_channel_values(offset, channels, "tint", "offset", scalar=True)
+    scale = check_channel_values(scale, channels, "tint", "scale", scalar=True)
+    return _run(image, "tint", lambda h, w: tint_ops(scale.tolist(), offset.tolist()))
 
 
 def _check_boxes(boxes, h, w, owner):

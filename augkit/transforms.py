@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from . import functional as F
-from ._validate import _short, check_fill, check_int, check_range
+from ._validate import F32_MAX, _short, check_channel_values, check_fill, check_int, check_range
 from ._program import sample_builtin
 from .core import Transform
 
@@ -363,7 +363,7 @@ class Shift(_Builtin):
                 "fill_mask": _fill_config(self.fill_mask), **super().get_config()}
 
 
-_F32_MAX = float(np.finfo(np.float32).max)
+_F32_MAX = F32_MAX
 
 
 class Tint(_Builtin):
@@ -421,14 +421,7 @@ class Tint(_Builtin):
     def check_params(self, params, shape):
         super().check_params(params, shape)
         for key in self.record_keys:
-            value = params[key]
-            try:
-                ok = np.shape(value) == (shape[2],) and np.all(np.isfinite(np.asarray(value, np.float64)))
-            except (TypeError, ValueError):
-                ok = False
-            if not ok or any(isinstance(v, bool) for v in value):
-                raise ValueError(f"{type(self).__name__}: recorded {key} must be {shape[2]} finite numbers (one "
-                                 f"per channel of the image), got {_short(value)}")
+            check_channel_values(params[key], shape[2], type(self).__name__, f"recorded {key}")
 
     def ops(self, params, shape):
         return F.tint_ops(params["scale"], params["offset"])
