@@ -66,7 +66,7 @@ def _is_yaml(path: Path) -> bool:
 
 
 def save(transform: Transform, path) -> Path:
-    """Write ``transform`` to ``path`` (JSON, or YAML for .yaml/.yml), atomically."""
+    """Write ``transform`` to ``path`` (JSON, or YAML for .yaml/.yml), atomically, creating its folder."""
     path = Path(path)
     data = {"augkit_format": FORMAT_VERSION, "pipeline": transform.to_dict()}
     if _is_yaml(path):

@@ -60,7 +60,9 @@ class _Builtin(Transform):
     the parameters (the same numbers on every path); ``n_uniforms(channels)``
     is the size of the block, ``program_cfg()`` the settings row it reads,
     ``program_fill`` the fill colour a geometric step uses, and
-    ``params_from_row`` turns the numbers back into the recorded dict.
+    ``params_from_row`` turns the numbers back into the recorded dict, whose
+    keys are ``record_keys`` (and maybe ``optional_keys``): replay rejects
+    others, so a subclass that records other keys names them there.
     """
 
     kind = -1
