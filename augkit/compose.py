@@ -18,7 +18,7 @@ import numbers
 import numpy as np
 
 from . import bbox as _bbox
-from ._validate import check_int
+from ._validate import _short, check_int
 from .core import Transform
 
 
@@ -52,7 +52,11 @@ class _Container(Transform):
         return self.transforms[i]
 
     def _bad_record(self, record):
-        raise ValueError(f"{type(self).__name__}: recorded params {record!r} do not match this pipeline")
+        raise ValueError(f"{type(self).__name__}: recorded params {_short(record)} do not match this pipeline")
+
+    def _child_index(self, i):
+        """True for a valid index of a child (an int, not a bool)."""
+        return type(i) is int and 0 <= i < len(self.transforms)
 
 
 class Compose(_Container):
@@ -133,10 +137,9 @@ class OneOf(_Container):
     def _replay(self, record, shape, steps):
         if record is None:
             return shape
-        if not isinstance(record, dict) or not isinstance(record.get("index"), int) \
-                or not 0 <= record["index"] < len(self.transforms):
+        if not isinstance(record, dict) or set(record) != {"index", "params"} or not self._child_index(record["index"]):
             self._bad_record(record)
-        return self.transforms[record["index"]]._replay(record.get("params"), shape, steps)
+        return self.transforms[record["index"]]._replay(record["params"], shape, steps)
 
 
 class SomeOf(_Container):
@@ -168,12 +171,12 @@ class SomeOf(_Container):
     def _replay(self, record, shape, steps):
         if record is None:
             return shape
-        if not isinstance(record, dict) or not isinstance(record.get("indices"), list) \
-                or len(record["indices"]) != len(record.get("params") or []):
+        if (not isinstance(record, dict) or set(record) != {"indices", "params"}
+                or not isinstance(record["indices"], list) or not isinstance(record["params"], list)
+                or not len(record["indices"]) == len(record["params"]) == self.n
+                or not all(self._child_index(i) for i in record["indices"])):
             self._bad_record(record)
         for i, rec in zip(record["indices"], record["params"]):
-            if not isinstance(i, int) or not 0 <= i < len(self.transforms):
-                self._bad_record(record)
             shape = self.transforms[i]._replay(rec, shape, steps)
         return shape
 

@@ -1,6 +1,10 @@
 """Bad input gets a ValueError/TypeError that names the argument, never a crash from deep inside."""
+import re
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import augkit as A
 
@@ -167,3 +171,29 @@ def test_extreme_tints_saturate_on_every_path(shift, scale, expected):
     want = np.floor(expected * 0.5 - 10 + 0.5).clip(0, 255)
     assert (two(image=img)["image"] == want).all()
     assert (two(image=img, mask=np.zeros((5, 6), np.uint8))["image"] == want).all()
+
+
+_KEYS = ["dx", "dy", "x", "y", "offset", "scale", "boxes", "noise_seed", "index", "params", "indices", "z"]
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2 ** 70, 2 ** 70), st.integers(-20, 20),
+                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=3))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=5), st.dictionaries(st.sampled_from(_KEYS), inner, max_size=4)), max_leaves=12)
+_RECORDS = st.one_of(_VALUES, st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=4),
+                     st.lists(st.one_of(st.none(), st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=3)),
+                              max_size=4))
+_REPLAYED = [A.HorizontalFlip(p=1), A.Crop(1, 1, 5, 5), A.CenterCrop(4, 4), A.RandomCrop(5, 6), A.Shift(p=1),
+             A.Tint(p=1), A.BoxErase(p=1), A.BoxErase(fill="random", p=1), A.Compose([A.Shift(p=1), A.Tint(p=1)]),
+             A.OneOf([A.Shift(p=1), A.Tint(p=1)]), A.SomeOf([A.Shift(p=1), A.Tint(p=1), A.HorizontalFlip()], n=2)]
+_NAMED = re.compile(r"^(Compose|OneOf|SomeOf|HorizontalFlip|Crop|CenterCrop|RandomCrop|Shift|Tint|BoxErase): ")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(range(len(_REPLAYED))), _RECORDS)
+def test_any_recorded_params_replay_or_raise_a_named_error(which, params):
+    """Whatever a params file holds, replay applies it or raises ValueError/TypeError naming the
+    transform, never an error from int() or NumPy (it did for {"x": None} and many more)."""
+    t = _REPLAYED[which]
+    try:
+        t.replay(params, image=IMG)
+    except (ValueError, TypeError) as err:
+        assert _NAMED.match(str(err)), (type(t).__name__, params, err)
