@@ -35,7 +35,7 @@ def from_dict(data, _where="pipeline") -> Transform:
     name = data.pop("name", None)
     if name is None:
         raise ValueError(f"{_where}: missing field 'name' (one of {', '.join(sorted(_public()))})")
-    cls = REGISTRY.get(name)
+    cls = REGISTRY.get(name) if isinstance(name, str) else None
     if cls is None or name.startswith("_"):
         raise ValueError(f"{_where}.name: unknown transform {name!r}; known: {', '.join(sorted(_public()))}")
     params = inspect.signature(cls.__init__).parameters

@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pytest
@@ -72,3 +73,47 @@ def test_sample_pipeline_files_load():
     assert files
     for f in files:
         assert isinstance(A.load(f), A.Compose)
+
+
+_NAMES = ["Compose", "OneOf", "SomeOf", "HorizontalFlip", "VerticalFlip", "Crop", "CenterCrop", "RandomCrop", "Shift",
+          "Tint", "BoxErase", "Nope"]
+_FIELDS = ["transforms", "p", "dx", "dy", "unit", "fill", "fill_mask", "shift", "scale", "per_channel", "ratio",
+           "count", "height", "width", "pad_if_needed", "x_min", "y_min", "x_max", "y_max", "n", "replace", "seed",
+           "bbox_format", "min_visibility", "zz"]
+
+
+def _descriptions():
+    from hypothesis import strategies as st
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-2 ** 70, 2 ** 70), st.integers(-5, 30),
+                        st.floats(allow_nan=True, allow_infinity=True), st.floats(-2, 2), st.text(max_size=3),
+                        st.sampled_from(_NAMES + ["px", "fraction", "random", "coco", "yolo"]))
+
+    def node(inner):
+        return st.one_of(st.lists(inner, max_size=4),
+                         st.fixed_dictionaries({"name": st.one_of(st.sampled_from(_NAMES), inner)},
+                                               optional={f: inner for f in _FIELDS}),
+                         st.dictionaries(st.sampled_from(["name"] + _FIELDS), inner, max_size=4))
+    return st.recursive(scalars, node, max_leaves=15)
+
+
+def test_any_description_loads_or_raises_a_named_error():
+    """Whatever a pipeline file holds, from_dict builds a pipeline that runs, or raises
+    ValueError/TypeError naming the field (a list as a name once raised 'unhashable type')."""
+    from hypothesis import HealthCheck, given, settings
+
+    img = np.zeros((9, 11, 3), np.uint8)
+
+    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(_descriptions())
+    def check(description):
+        try:
+            pipe = A.from_dict(description)
+        except (ValueError, TypeError) as err:
+            assert str(err).startswith("pipeline"), (description, err)
+            return
+        try:
+            pipe(image=img, rng=0)
+        except (ValueError, TypeError) as err:   # e.g. a crop larger than the image: named
+            assert re.match(r"^\w+: ", str(err)), (description, err)
+
+    check()
