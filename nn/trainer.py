@@ -257,8 +257,11 @@ class Trainer:
             data_time += time.perf_counter() - t0
             loss, n_correct = self.train_step(x, y)
             if not np.isfinite(loss):
+                # Checked only now, so that finite batches pay nothing for it.
+                cause = ("its inputs hold NaN or infinity" if not np.all(np.isfinite(x))
+                         else "learning rate too high?")
                 raise FloatingPointError(f"Trainer.fit: loss became {loss} at epoch {epoch + 1}, "
-                                         f"batch {n_batches + 1} (learning rate too high?)")
+                                         f"batch {n_batches + 1} ({cause})")
             n = len(y)
             loss_sum += loss * n
             correct += n_correct

@@ -214,3 +214,16 @@ def test_on_epoch_end_sees_each_record_can_add_fields_and_stop():
     assert history.stopped_early
     with pytest.raises(ValueError, match="on_epoch_end must be a callable"):
         nn.Trainer(model, nn.SGD(0.1)).fit([(x, y)], epochs=1, on_epoch_end=3)
+
+
+def test_non_finite_loss_stops_training_and_says_why():
+    """A loss of NaN or infinity stops fit at that batch, blaming the inputs when they hold NaN
+    and the learning rate otherwise."""
+    x, y = _xor(4)
+    bad = x.copy()
+    bad[5, 1] = np.nan
+    with pytest.raises(FloatingPointError, match=r"loss became nan at epoch 1, batch 2 \(its inputs hold NaN"):
+        Trainer(MLP([2, 4, 2], rng=0), Adam()).fit(Batches(bad, y, batch_size=4, shuffle=False), 1)
+    with pytest.raises(FloatingPointError, match=r"learning rate too high\?"), np.errstate(all="ignore"):
+        Trainer(MLP([2, 64, 64, 2], init="large_gaussian", rng=0), SGD(lr=1e30)).fit(
+            Batches(x * 1e3, y, batch_size=4, shuffle=False), 3)
