@@ -105,6 +105,64 @@ def _random_transforms(draw, st, h, w, min_count=1):
     return transforms
 
 
+_F32 = 3.4e38
+
+
+def _extreme_transform(draw, st, p):
+    """A built-in at the edges of what its constructor takes (float32-sized tints, shifts by
+    the whole image or 2**31 pixels, erase ratios of 1e300)."""
+    kind = draw(st.sampled_from(["tint", "shift", "shift_px", "erase", "crop", "flip"]))
+    if kind == "tint":
+        lo = draw(st.sampled_from([-_F32, -1e30, -300.0, -0.5, 0.0, 255.5]))
+        hi = max(lo, min(_F32, draw(st.sampled_from([lo + 1, 1e30, _F32, 300.0]))))
+        slo = draw(st.sampled_from([0.0, 1e-30, 0.5, 1.0, 1e30]))
+        return A.Tint(shift=(lo, hi), scale=(slo, max(slo, draw(st.sampled_from([1.0, 2.0, _F32])))),
+                      per_channel=draw(st.booleans()), p=p)
+    if kind == "shift":
+        return A.Shift(dx=draw(st.sampled_from([0.0, 1.0, (-1.0, -1.0), (1.0, 1.0)])),
+                       dy=draw(st.sampled_from([0.0, 1.0, (0.999, 1.0)])), fill=draw(st.sampled_from([0, 255])), p=p)
+    if kind == "shift_px":
+        return A.Shift(dx=draw(st.sampled_from([(-2 ** 31, 2 ** 31), (2 ** 31, 2 ** 31), (-5, 5)])),
+                       dy=draw(st.sampled_from([0, (-2 ** 31, -2 ** 31)])), unit="px", p=p)
+    if kind == "erase":
+        return A.BoxErase(scale=draw(st.sampled_from([(1e-300, 1e-300), (1e-300, 1.0), (1.0, 1.0)])),
+                          ratio=draw(st.sampled_from([(1e-300, 1e300), (1e300, 1e300), (1e-300, 1e-300), (0.3, 3.3)])),
+                          count=draw(st.sampled_from([1, (0, 5), 20])), fill=draw(st.sampled_from([0, "random"])), p=p)
+    if kind == "crop":
+        return A.RandomCrop(draw(st.integers(1, 12)), draw(st.integers(1, 12)), pad_if_needed=True, fill=200)
+    return draw(st.sampled_from([A.HorizontalFlip(p=p), A.VerticalFlip(p=p)]))
+
+
+def test_extreme_settings_agree_on_every_path():
+    """Settings at their limits give the same pixels through the compiled call, the general
+    path, replay and a seeded batch (a compiled tint once turned 1e30 into an undefined integer)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @st.composite
+    def cases(draw):
+        transforms = [_extreme_transform(draw, st, draw(st.sampled_from([0.5, 1.0])))
+                      for _ in range(draw(st.integers(1, 4)))]
+        return A.Compose(transforms), draw(st.sampled_from([np.uint8, np.float32])), draw(st.integers(0, 2 ** 32))
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(cases())
+    def check(case):
+        pipe, dtype, seed = case
+        imgs = np.stack([make_image(h=7, w=9, c=3, dtype=dtype, seed=seed % 1000 + i) for i in range(3)])
+        with np.errstate(over="ignore", invalid="ignore"):   # float32 tints may reach inf, as documented
+            one = pipe(image=imgs[0], rng=seed, record=True)
+            others = [pipe(image=imgs[0], mask=np.zeros((7, 9), np.uint8), rng=seed)["image"],
+                      pipe.replay(one["params"], image=imgs[0])["image"]]
+            for other in others:
+                assert np.array_equal(other, one["image"], equal_nan=True), (pipe, one["params"])
+            stack = pipe.batch(imgs, rng=seed)["image"]   # crops here always apply: one size
+            for i in range(3):
+                assert np.array_equal(stack[i], pipe(image=imgs[i], rng=(seed, i))["image"], equal_nan=True), pipe
+
+    check()
+
+
 def test_fast_batch_matches_replay_on_random_pipelines():
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
