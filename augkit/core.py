@@ -44,6 +44,17 @@ def plain_seed_sequence(rng):
     return (type(rng) is tuple or type(rng) is list) and bool(rng) and all(type(v) is int and v >= 0 for v in rng)
 
 
+def _seeded_uniforms(rng, prog):
+    """The uniforms of one call of the flat program ``prog`` for ``rng`` (not None): what
+    ``resolve_rng(rng).random(prog.k)`` gives, for plain seed sequences such as
+    ``(seed, epoch, index)`` drawn without building a Generator."""
+    if plain_seed_sequence(rng):
+        u = _fast_seeds().seeded_uniforms(rng, prog.k)
+        if u is not None:
+            return u
+    return prog.uniforms(resolve_rng(rng))
+
+
 def resolve_rng(rng, fallback=None):
     """A ``numpy.random.Generator`` from ``rng``.
 
@@ -197,18 +208,20 @@ class Transform:
             # Everything else takes the checks below.
             prog = fast[2]
             if rng is None:
-                gen = self._stream if self._stream is not None else self._own_stream()
+                u = (self._stream if self._stream is not None else self._own_stream()).random(prog.k)
+            elif type(rng) is _GENERATOR:
+                u = rng.random(prog.k)
             else:
-                gen = rng if type(rng) is _GENERATOR else resolve_rng(rng)
+                u = _seeded_uniforms(rng, prog)
             src = read_only(image)
-            out, meta, prow = prog.run_u8(src, gen.random(prog.k), False)
+            out, meta, prow = prog.run_u8(src, u, False)
             if out is not None:
                 return {"image": out}
             return self._finish(prog, meta, prow, image, src, None, None, None, False)
         img3 = check_image(image)
-        gen = resolve_rng(rng, None) if rng is not None else self._own_stream()
         prog = _program.program_for(self, img3.shape[2], img3.dtype)
         if prog is None:
+            gen = resolve_rng(rng, None) if rng is not None else self._own_stream()
             steps = []
             rec, _ = self._sample(gen, img3.shape, steps)
             out = self._execute(steps, image, img3, mask, bboxes, keypoints)
@@ -216,7 +229,7 @@ class Transform:
                 out["params"] = rec
             return out
         # A flat pipeline of built-ins: one block of uniforms, then compiled code.
-        u = prog.uniforms(gen)
+        u = prog.uniforms(self._own_stream()) if rng is None else _seeded_uniforms(rng, prog)
         if mask is None and bboxes is None and keypoints is None and img3.dtype == np.uint8:
             out_img, meta, prow = prog.run_u8(img3, u, record)
             if out_img is not None:

@@ -301,6 +301,34 @@ def test_uniform_rows_draw_exactly_like_default_rng(monkeypatch):
         _seeds.uniform_rows((0, -1), [1], 3)
 
 
+def test_seeded_single_calls_draw_exactly_like_default_rng(monkeypatch):
+    """A single call with rng=(seed, epoch, index) draws its uniforms straight from the seeds
+    (augkit._seeds.seeded_uniforms, no Generator built): the same output as
+    rng=default_rng(seq), on the short way in, the general path (with a mask) and for seeds
+    the fast way does not take (one number, a last number of 2**32 or more, numpy ints)."""
+    from augkit import _seeds
+
+    pipe = A.Compose([A.RandomCrop(5, 6), A.HorizontalFlip(), A.Shift(p=0.8), A.Tint(p=0.7), A.BoxErase(p=0.6)])
+    img = np.random.default_rng(4).integers(0, 256, (8, 9, 3), dtype=np.uint8)
+    mask = np.zeros((8, 9), np.uint8)
+    seqs = [(0, 0), (0, 0, 0), (3, 1, 4), (2 ** 40, 7, 2 ** 32 - 1), (1, 2, 2 ** 32), (5,), [9, 8], (1, 0, 2 ** 70)]
+    seqs += [tuple(int(v) for v in np.random.default_rng(k).integers(0, 2 ** 32, 1 + k % 4)) for k in range(12)]
+    pipe(image=img, rng=0)   # the next calls take the short way in
+    for seq in seqs:
+        want = pipe(image=img, rng=np.random.default_rng(seq))["image"]
+        assert np.array_equal(pipe(image=img, rng=seq)["image"], want), seq
+        assert np.array_equal(pipe(image=img, rng=seq, mask=mask)["image"], want), seq
+        if max(seq) < 2 ** 64:
+            assert np.array_equal(pipe(image=img, rng=np.array(seq, np.uint64))["image"], want), seq
+    assert _seeds.seeded_uniforms((3, 1, 4), 6).tolist() == np.random.default_rng((3, 1, 4)).random(6).tolist()
+    assert _seeds.seeded_uniforms((3,), 6) is None and _seeds.seeded_uniforms((3, 2 ** 32), 6) is None
+    assert _seeds.seeded_uniforms((3, 1), 0).shape == (0,)
+    monkeypatch.setattr(_seeds, "_draws_verified", False)    # as if a numpy drew differently: Generators
+    assert _seeds.seeded_uniforms((3, 1, 4), 6) is None
+    assert np.array_equal(pipe(image=img, rng=(3, 1, 4))["image"],
+                          pipe(image=img, rng=np.random.default_rng((3, 1, 4)))["image"])
+
+
 def test_batches_seeded_per_sample_check_their_seeds():
     from augkit._batch import SeedRows
     pipe = A.Compose([A.HorizontalFlip(), A.Tint(p=1)])
