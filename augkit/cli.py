@@ -657,6 +657,11 @@ def main(argv=None) -> int:
         return 2
     except BrokenPipeError:  # output piped into `head`
         return 0
+    except MemoryError as exc:  # e.g. init-study --width 100000: a 37 GiB weight matrix
+        detail = f" ({exc})" if str(exc) else ""
+        print(f"augkit {args.command}: error: not enough memory for these settings{detail}; use smaller ones",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # Ctrl-C outside augment's own handler (scanning SRC, preview, ...)
         print(f"augkit {args.command}: interrupted", file=sys.stderr)
         return 130

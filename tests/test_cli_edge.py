@@ -180,3 +180,17 @@ def test_preview_of_a_large_photo_shows_reduced_tiles(tmp_path, capsys):
     assert grid.shape[1] < 2 * (1000 + 6) + 6 + 1 and grid.shape[0] < 2 * (700 + 16 + 6) + 6 + 1  # 2x2 at 1/3
     original = np.asarray(Image.open(big).reduce(3))
     np.testing.assert_array_equal(grid[6 + 16:6 + 16 + 700, 6:6 + 1000], original)   # the first tile
+
+
+def test_settings_too_large_for_memory_get_one_line(monkeypatch, capsys):
+    """A command that runs out of memory (init-study --width 100000 asks for a 37 GiB weight
+    matrix) ends with one line naming the command, exit status 1, no traceback."""
+    import nn.experiments
+
+    def huge(*args, **kwargs):
+        raise MemoryError("Unable to allocate 37.3 GiB for an array with shape (100000, 100000)")
+    monkeypatch.setattr(nn.experiments, "init_study", huge)
+    assert main(["init-study", "--width", "100000", "--depth", "2", "--n", "4"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.startswith("augkit init-study: error: not enough memory for these settings (Unable to allocate 37.3 GiB"), err
