@@ -152,13 +152,18 @@ def generator(seq):
     fast path does not cover (a single int, a last number of 2**32 or more, a
     numpy whose ``SeedSequence`` differs) goes to numpy's own.
     """
-    if len(seq) < 2:
-        return np.random.default_rng(seq)
-    last = seq[-1]
-    words = _seed_words(seq[:-1], np.array([last], np.int64), small=True) if last < 2 ** 32 else None
+    words = _seq_words(seq)
     if words is None:
         return np.random.default_rng(seq)
     return np.random.Generator(np.random.PCG64(_Words(tuple(seq), words[0])))
+
+
+def _seq_words(seq):
+    """The PCG64 seed of one sequence of two or more non-negative ints, shape ``(1, 4)``, or None
+    (one number, a last number of 2**32 or more, or a numpy that seeds differently)."""
+    if len(seq) < 2 or seq[-1] >= 2 ** 32:
+        return None
+    return _seed_words(seq[:-1], np.array(seq[-1:], np.int64), small=True)
 
 
 def _checked(prefix, indices, caller):
@@ -255,24 +260,28 @@ def uniform_rows(prefix, indices, k):
     fails, or the seeds do not fit the fast path, the generators are built after all.
     """
     prefix, indices = _checked(prefix, indices, "uniform_rows")
-    words = _seed_words(prefix, indices)
-    if words is None or not _draws_ok():
+    out = _rows(_seed_words(prefix, indices), k)
+    if out is None:
         return np.array([g.random(k) for g in generators(prefix, indices)], np.float64).reshape(len(indices), k)
-    out = np.empty((len(indices), k))
-    pcg64_uniform_rows(words, out)
     return out
 
 
-def _draws_ok():
-    """Whether :func:`pcg64_uniform_rows` draws what numpy's PCG64 does (checked once, on first use;
-    call it only once ``_seed_words`` has returned words, i.e. the seeding is verified)."""
+def _rows(words, k):
+    """``k`` uniforms for each seed row of ``words`` drawn in numba, or None (no words, or the
+    draws differ from numpy's: checked once, on first use)."""
     global _draws_verified
-    if _draws_verified is None:
+    if words is None:
+        return None
+    if _draws_verified is None:   # words came, so the seeding itself is verified
         probe = (0, 1, 2 ** 32 - 1)
         got = np.empty((3, 9))
         pcg64_uniform_rows(_seed_words((12345, 7), np.array(probe, np.int64)), got)
         _draws_verified = np.array_equal(got, [np.random.default_rng((12345, 7, i)).random(9) for i in probe])
-    return _draws_verified
+    if not _draws_verified:
+        return None
+    out = np.empty((len(words), k))
+    pcg64_uniform_rows(words, out)
+    return out
 
 
 def seeded_uniforms(seq, k):
@@ -283,14 +292,8 @@ def seeded_uniforms(seq, k):
 
     ``seq`` must hold non-negative Python ints (:func:`augkit.core.plain_seed_sequence`).
     """
-    if len(seq) < 2 or seq[-1] >= 2 ** 32:
-        return None
-    words = _seed_words(seq[:-1], np.array(seq[-1:], np.int64), small=True)
-    if words is None or not _draws_ok():
-        return None
-    out = np.empty((1, k))
-    pcg64_uniform_rows(words, out)
-    return out[0]
+    out = _rows(_seq_words(seq), k)
+    return None if out is None else out[0]
 
 
 # Cached code loads without numba's registry refresh (see augkit._cache_load).

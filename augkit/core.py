@@ -44,17 +44,6 @@ def plain_seed_sequence(rng):
     return (type(rng) is tuple or type(rng) is list) and bool(rng) and all(type(v) is int and v >= 0 for v in rng)
 
 
-def _seeded_uniforms(rng, prog):
-    """The uniforms of one call of the flat program ``prog`` for ``rng`` (not None): what
-    ``resolve_rng(rng).random(prog.k)`` gives, for plain seed sequences such as
-    ``(seed, epoch, index)`` drawn without building a Generator."""
-    if plain_seed_sequence(rng):
-        u = _fast_seeds().seeded_uniforms(rng, prog.k)
-        if u is not None:
-            return u
-    return prog.uniforms(resolve_rng(rng))
-
-
 def resolve_rng(rng, fallback=None):
     """A ``numpy.random.Generator`` from ``rng``.
 
@@ -191,6 +180,20 @@ class Transform:
             self._stream = np.random.default_rng(getattr(self, "seed", None))
         return self._stream
 
+    def _uniforms(self, rng, prog):
+        """The block of uniforms one call of the flat program ``prog`` draws: from ``rng``, or
+        the own stream. Plain seed sequences such as ``(seed, epoch, index)`` are drawn straight
+        from the seeds (the numbers ``resolve_rng(rng)`` would give), without a Generator."""
+        if rng is None:
+            return prog.uniforms(self._own_stream())
+        if type(rng) is _GENERATOR:
+            return prog.uniforms(rng)
+        if plain_seed_sequence(rng):
+            u = _fast_seeds().seeded_uniforms(rng, prog.k)
+            if u is not None:
+                return u
+        return prog.uniforms(resolve_rng(rng))
+
     def __call__(self, *, image, mask=None, bboxes=None, keypoints=None, rng=None, record=False):
         """Augment one image (and its mask, boxes, keypoints); returns a dict with the same keys.
 
@@ -207,14 +210,8 @@ class Transform:
             # channels this flat pipeline last ran on, and nothing else but an rng.
             # Everything else takes the checks below.
             prog = fast[2]
-            if rng is None:
-                u = (self._stream if self._stream is not None else self._own_stream()).random(prog.k)
-            elif type(rng) is _GENERATOR:
-                u = rng.random(prog.k)
-            else:
-                u = _seeded_uniforms(rng, prog)
             src = read_only(image)
-            out, meta, prow = prog.run_u8(src, u, False)
+            out, meta, prow = prog.run_u8(src, self._uniforms(rng, prog), False)
             if out is not None:
                 return {"image": out}
             return self._finish(prog, meta, prow, image, src, None, None, None, False)
@@ -229,7 +226,7 @@ class Transform:
                 out["params"] = rec
             return out
         # A flat pipeline of built-ins: one block of uniforms, then compiled code.
-        u = prog.uniforms(self._own_stream()) if rng is None else _seeded_uniforms(rng, prog)
+        u = self._uniforms(rng, prog)
         if mask is None and bboxes is None and keypoints is None and img3.dtype == np.uint8:
             out_img, meta, prow = prog.run_u8(img3, u, record)
             if out_img is not None:

@@ -43,10 +43,6 @@ def _require(params, keys, owner, optional=()):
                          f"{', '.join(map(repr, unknown))}; expected {expected}")
 
 
-def _recorded_int(params, key, owner):
-    return check_int(params[key], owner, f"recorded {key}")
-
-
 # |dx|, |dy| allowed with unit="px": far beyond any image, and exact in the float64 program table.
 _MAX_PX_SHIFT = 2 ** 31
 # BoxErase's most boxes per call (each costs 22 uniforms per call).
@@ -62,17 +58,22 @@ class _Builtin(Transform):
     ``program_fill`` the fill colour a geometric step uses, and
     ``params_from_row`` turns the numbers back into the recorded dict, whose
     keys are ``record_keys`` (and maybe ``optional_keys``): replay rejects
-    others, so a subclass that records other keys names them there.
+    others, so a subclass that records other keys names them there. The
+    values of ``int_keys`` must be whole numbers.
     """
 
     kind = -1
     program_fill = 0.0
     record_keys = ()        # the keys of a recorded params dict
     optional_keys = ()
+    int_keys = ()           # those of them that hold a whole number of pixels
 
     def check_params(self, params, shape):
         super().check_params(params, shape)
-        _require(params, self.record_keys, type(self).__name__, self.optional_keys)
+        name = type(self).__name__
+        _require(params, self.record_keys, name, self.optional_keys)
+        for key in self.int_keys:
+            check_int(params[key], name, f"recorded {key}")
 
     def n_uniforms(self, channels):
         return 0 if self.deterministic else 1
@@ -278,12 +279,7 @@ class RandomCrop(_SizedCrop):
     def params_from_row(self, row, channels):
         return {"x": int(row[1]), "y": int(row[2])}
 
-    record_keys = ("x", "y")
-
-    def check_params(self, params, shape):
-        super().check_params(params, shape)
-        for key in self.record_keys:
-            _recorded_int(params, key, type(self).__name__)
+    record_keys = int_keys = ("x", "y")
 
     def ops(self, params, shape):
         return self._crop_ops(shape, int(params["x"]), int(params["y"]))
@@ -350,12 +346,7 @@ class Shift(_Builtin):
     def params_from_row(self, row, channels):
         return {"dx": int(row[1]), "dy": int(row[2])}
 
-    record_keys = ("dx", "dy")
-
-    def check_params(self, params, shape):
-        super().check_params(params, shape)
-        for key in self.record_keys:
-            _recorded_int(params, key, type(self).__name__)
+    record_keys = int_keys = ("dx", "dy")
 
     def ops(self, params, shape):
         return F.shift_ops(shape[0], shape[1], int(params["dx"]), int(params["dy"]), self.fill, self.fill_mask)
@@ -363,9 +354,6 @@ class Shift(_Builtin):
     def get_config(self):
         return {"dx": list(self.dx), "dy": list(self.dy), "unit": self.unit, "fill": _fill_config(self.fill),
                 "fill_mask": _fill_config(self.fill_mask), **super().get_config()}
-
-
-_F32_MAX = F32_MAX
 
 
 class Tint(_Builtin):
@@ -401,8 +389,8 @@ class Tint(_Builtin):
         super().__init__(p)
         name = type(self).__name__
         # Tints are applied in float32 (uint8 through a table made from them): beyond its range they overflow.
-        self.shift = check_range(shift, name, "shift", symmetric=True, low=-_F32_MAX, high=_F32_MAX)
-        self.scale = check_range(scale, name, "scale", low=0.0, high=_F32_MAX)
+        self.shift = check_range(shift, name, "shift", symmetric=True, low=-F32_MAX, high=F32_MAX)
+        self.scale = check_range(scale, name, "scale", low=0.0, high=F32_MAX)
         if not isinstance(per_channel, bool):
             raise ValueError(f"{name}: per_channel must be True or False, got {per_channel!r}")
         self.per_channel = per_channel
