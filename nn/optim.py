@@ -34,6 +34,11 @@ class Optimizer:
     The result is identical to ``threads=1``. The blocks are views of
     ``Parameter.data``/``grad``: change parameter values in place
     (``p.data[...] = new``), never by rebinding ``p.data``.
+
+    To checkpoint, pickle (or deepcopy) the optimiser together with the model,
+    as one object such as ``(model, opt)``: the restored optimiser carries its
+    step counter and its state for the restored parameters, so training
+    resumes exactly.
     """
 
     def __init__(self, lr, weight_decay=0.0, threads=1):
@@ -68,15 +73,18 @@ class Optimizer:
             arrays = {"tmp": np.empty_like(p.data)}
             for n in self._state_names(p):
                 arrays[n] = np.zeros_like(p.data)
-            blocks = []
-            rows = p.data.shape[0] if p.data.ndim else 0
-            if self.threads > 1 and p.data.size >= PARALLEL_MIN_SIZE and rows >= self.threads:
-                cuts = np.linspace(0, rows, self.threads + 1).astype(int)
-                blocks = [(p.data[a:b], p.grad[a:b], {k: v[a:b] for k, v in arrays.items()})
-                          for a, b in zip(cuts[:-1], cuts[1:])]
-            entry = {"param": p, "arrays": arrays, "blocks": blocks}
+            entry = {"param": p, "arrays": arrays, "blocks": self._blocks(p, arrays)}
             self._state[id(p)] = entry
         return entry
+
+    def _blocks(self, p, arrays) -> list:
+        """Row blocks ``(data, grad, state)`` of a large parameter, as views; [] when not split."""
+        rows = p.data.shape[0] if p.data.ndim else 0
+        if not (self.threads > 1 and p.data.size >= PARALLEL_MIN_SIZE and rows >= self.threads):
+            return []
+        cuts = np.linspace(0, rows, self.threads + 1).astype(int)
+        return [(p.data[a:b], p.grad[a:b], {k: v[a:b] for k, v in arrays.items()})
+                for a, b in zip(cuts[:-1], cuts[1:])]
 
     def step(self, params) -> None:
         """Apply one update to every parameter in ``params``."""
@@ -98,9 +106,21 @@ class Optimizer:
     def _update(self, data, grad, decay, st, lr):  # pragma: no cover - abstract hook
         raise NotImplementedError(f"{type(self).__name__} must define _update(data, grad, decay, state, lr)")
 
+    # State is keyed by id(param), which pickle and deepcopy do not keep: a copy
+    # taken together with the model re-keys it by the restored parameters, and
+    # rebuilds the thread blocks, which must be views of the restored arrays.
     def __getstate__(self):
         state = dict(self.__dict__, _pool=None)
+        state["_state"] = [{"param": e["param"], "arrays": e["arrays"]} for e in self._state.values()]
         return state
+
+    def __setstate__(self, state):
+        entries = state.pop("_state")
+        if isinstance(entries, dict):  # pickled before state was saved as a list
+            entries = entries.values()
+        self.__dict__.update(state)
+        self._state = {id(e["param"]): dict(e, blocks=self._blocks(e["param"], e["arrays"]))
+                       for e in entries}
 
 
 class SGD(Optimizer):

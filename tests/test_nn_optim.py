@@ -135,3 +135,37 @@ def test_threaded_updates_equal_single_threaded(make):
 def test_threads_argument_is_checked():
     with pytest.raises(ValueError, match=r"SGD: threads must lie in \[1, inf\), got 0"):
         SGD(0.1, threads=0)
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(0.1, momentum=0.9, weight_decay=0.01),
+                                  lambda: SGD(0.1, momentum=0.9, nesterov=True, threads=2),
+                                  lambda: Adam(0.01, weight_decay=0.1),
+                                  lambda: Adam(0.01, threads=2)])
+@pytest.mark.parametrize("restore", ["pickle", "deepcopy"])
+def test_state_survives_checkpoint_with_the_model(make, restore):
+    # A checkpoint of (model, optimiser) taken together must resume exactly: the
+    # restored optimiser finds its momentum / moments for the restored parameters,
+    # and its thread blocks update the restored arrays, not copies of the old ones.
+    import copy
+    import pickle
+
+    from nn.model import MLP
+    from nn.trainer import Trainer
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 300)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(int)
+    model, opt = MLP([300, 256, 2], rng=0), make()   # 300 x 256 weights: split in blocks when threads=2
+    trainer = Trainer(model, opt)
+    for _ in range(3):
+        trainer.train_step(x, y)
+    pair = (model, opt)
+    m2, o2 = pickle.loads(pickle.dumps(pair)) if restore == "pickle" else copy.deepcopy(pair)
+    assert o2.t == opt.t
+    if opt.threads > 1:
+        assert o2._state[id(m2.layers[0].W)]["blocks"], "the restored large weight should be split"
+    resumed = Trainer(m2, o2)
+    for _ in range(2):
+        trainer.train_step(x, y)
+        resumed.train_step(x, y)
+    for a, b in zip(model.parameters(), m2.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
