@@ -47,7 +47,7 @@ class Linear(Layer):
         if not callable(init):
             _checks.choice("Linear", "init", init, _init.NAMES)
         w = _init.get(init)(d_in, d_out, _checks.generator("Linear", rng))
-        w = np.asarray(w, dtype=dtype)
+        w = np.array(w, dtype=dtype)  # a copy: the caller may keep (and reuse) what init returned
         if w.shape != (d_in, d_out):
             raise ValueError(f"Linear: init must return shape {(d_in, d_out)}, got {w.shape}")
         self.W = Parameter(w, "W", decay=True)

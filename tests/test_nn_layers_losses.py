@@ -42,6 +42,18 @@ def test_linear_uses_named_init():
     assert abs(w.std() - np.sqrt(2 / 400)) < 1e-3
 
 
+def test_linear_copies_the_array_a_custom_init_returns():
+    w0 = np.full((3, 2), 0.5, np.float32)   # e.g. reference weights the caller keeps
+    a = Linear(3, 2, init=lambda i, o, rng: w0)
+    b = Linear(3, 2, init=lambda i, o, rng: w0)
+    assert not np.shares_memory(a.W.data, w0) and not np.shares_memory(a.W.data, b.W.data)
+    a.forward(np.ones((4, 3), np.float32))
+    a.backward(np.ones((4, 2), np.float32))
+    a.W.data -= 0.1 * a.W.grad
+    np.testing.assert_array_equal(w0, 0.5)
+    np.testing.assert_array_equal(b.W.data, 0.5)
+
+
 def test_linear_skips_input_grad_on_request():
     lin = Linear(3, 2, rng=0)
     lin.forward(np.ones((4, 3), np.float32))
