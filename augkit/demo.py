@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import sys
 import time
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .cli import _int_at_least  # cli imports this module lazily (build_parser), so no cycle
+from .io import atomic_write
 
 PLOT_MISSING = "matplotlib is not installed: PNG plots skipped (pip install 'augkit[plot]' to get them)"
 
@@ -124,8 +126,14 @@ def _out_dir(args, data_root=None):
     return out
 
 
+def _write_text(path, text):
+    """Write ``text`` as UTF-8 atomically: an interrupted run keeps the previous report whole."""
+    data = text.encode("utf-8")
+    atomic_write(path, lambda fh: fh.write(data))
+
+
 def _write_json(path, obj):
-    path.write_text(json.dumps(obj, indent=2, default=_jsonable) + "\n", encoding="utf-8")
+    _write_text(path, json.dumps(obj, indent=2, default=_jsonable) + "\n")
 
 
 def _jsonable(value):
@@ -140,10 +148,11 @@ def _write_csv(path, rows):
     keys = []
     for row in rows:
         keys += [k for k in row if k not in keys and not isinstance(row[k], (dict, list))]
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=keys, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=keys, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    _write_text(path, text.getvalue())
 
 
 def _fmt(value, digits=3):
@@ -372,7 +381,7 @@ def _run_compare(args, root, data, augment, out):
 def _write_report(out, name, result, table):
     _write_json(out / f"{name}.json", result)
     _write_csv(out / f"{name}.csv", result["runs"])
-    (out / f"{name}.md").write_text(table + "\n", encoding="utf-8")
+    _write_text(out / f"{name}.md", table + "\n")
     print(f"wrote {out}: {name}.json, {name}.csv, {name}.md")
 
 

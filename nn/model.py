@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 
-from . import _checks
+from . import _checks, _io
 from . import activations as _act
 from . import init as _init
 from .base import Layer
@@ -104,8 +104,8 @@ class Sequential(Layer):
         return self
 
     def save(self, path) -> None:
-        """Write the weights to a ``.npz`` file."""
-        np.savez(path, **self.state())
+        """Write the weights to a ``.npz`` file (atomically: an interrupted save keeps the old file)."""
+        _io.savez(path, **self.state())
 
     def load(self, path) -> "Sequential":
         """Read weights saved by `save` into this (same-shaped) network; returns self."""
@@ -170,8 +170,8 @@ class MLP(Sequential):
                        "dropout": dropout, "dtype": dtype.name, "activation_kwargs": kwargs}
 
     def save(self, path) -> None:
-        """Write weights and the constructor arguments to a ``.npz`` file."""
-        np.savez(path, __config__=np.array(json.dumps(self.config)), **self.state())
+        """Write weights and the constructor arguments to a ``.npz`` file (atomically, as `Sequential.save`)."""
+        _io.savez(path, __config__=np.array(json.dumps(self.config)), **self.state())
 
     @classmethod
     def from_file(cls, path, rng=None) -> "MLP":

@@ -262,3 +262,42 @@ def test_bad_data_folders(tmp_path, capsys):
     out_inside = sample_path("faces") / "out"
     assert main(["train", "--out", str(out_inside), "-q"]) == 2
     assert "inside DATA" in capsys.readouterr().err and not out_inside.exists()
+
+
+def test_reports_written_by_an_interrupted_run_keep_the_previous_file(tmp_path):
+    # A full disk in the middle of a report write: RLIMIT_FSIZE makes write()
+    # fail with EFBIG past 4 KiB, in a child process so pytest's own files are spared.
+    pytest.importorskip("resource")
+    import subprocess
+    import sys
+    script = r"""
+import resource, signal, sys
+from pathlib import Path
+import numpy as np
+from augkit import demo
+out = Path(sys.argv[1])
+demo._write_json(out / "r.json", {"old": 1})
+demo._write_csv(out / "r.csv", [{"old": 1}])
+demo._write_report(out, "rep", {"runs": [{"old": 1}]}, "old")
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+big = np.arange(5000)
+for write in (lambda: demo._write_json(out / "r.json", {"new": big}),
+              lambda: demo._write_csv(out / "r.csv", [{"new": i} for i in big]),
+              lambda: demo._write_report(out, "rep", {"runs": [{"new": 1}]}, "new\n" * 5000)):
+    try:
+        write()
+    except OSError:
+        pass
+    else:
+        sys.exit("the write should have failed at the file-size limit")
+"""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "r.json").read_text()) == {"old": 1}
+    assert (tmp_path / "r.csv").read_bytes() == b"old\r\n1\r\n"
+    assert (tmp_path / "rep.md").read_text() == "old\n"     # its JSON and CSV were small enough to be replaced
+    assert (tmp_path / "rep.csv").read_bytes() == b"new\r\n1\r\n"
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["r.csv", "r.json", "rep.csv", "rep.json", "rep.md"], "no temporary file may be left"

@@ -165,6 +165,43 @@ def test_save_and_load_roundtrip(tmp_path):
         MLP([3, 6, 2]).load(path)
 
 
+@pytest.mark.parametrize("make", [lambda seed: MLP([30, 8, 2], rng=seed),
+                                  lambda seed: Sequential(MLP([30, 8, 2], rng=seed).layers)])
+def test_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch, make):
+    import numpy.lib.format as npy_format
+    path = tmp_path / "w.npz"
+    make(0).save(path)
+    before = path.read_bytes()
+    write_array, calls = npy_format.write_array, []
+
+    def interrupted(*args, **kwargs):  # Ctrl-C (or a full disk) while the third array is written
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return write_array(*args, **kwargs)
+
+    monkeypatch.setattr(npy_format, "write_array", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        make(1).save(path)
+    monkeypatch.undo()
+    assert len(calls) == 3, "the interruption should have happened inside save"
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.npz"], "no temporary file may be left"
+    make(1).load(path)
+
+
+def test_save_names_files_like_numpy_savez(tmp_path):
+    net = MLP([3, 4, 2], rng=0)
+    net.save(tmp_path / "a")          # np.savez appends .npz to a name without it ...
+    net.save(str(tmp_path / "b.NPZ"))  # ... compared case-sensitively
+    net.save(tmp_path / "c.npz")
+    buf = io.BytesIO()
+    net.save(buf)                      # and writes into an open file as it is
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "b.NPZ.npz", "c.npz"]
+    buf.seek(0)
+    np.testing.assert_array_equal(MLP([3, 4, 2], rng=1).load(buf).layers[0].W.data, net.layers[0].W.data)
+
+
 def test_predict_restores_mode_and_batches():
     net = MLP([3, 8, 4], dropout=0.5, rng=0)
     x = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
