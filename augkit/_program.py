@@ -73,9 +73,25 @@ def program_for(pipe, channels, dtype):
     prog = cache.get(key)
     if prog is None:
         flat = _flat(pipe)
-        prog = _NOT_FLAT if flat is None else Program(flat[0], flat[1], channels, dtype)
+        if flat is None:
+            _check_fills(pipe, channels, dtype)
+            prog = _NOT_FLAT
+        else:
+            prog = Program(flat[0], flat[1], channels, dtype)
         cache[key] = prog
     return None if prog is _NOT_FLAT else prog
+
+
+def _check_fills(t, channels, dtype):
+    """Check the fill of every built-in in ``t``'s tree against this image, as a
+    :class:`Program` does for its own: a bad fill fails on every call of any
+    pipeline, not only when the transform runs and uncovers something."""
+    from .transforms import _Builtin
+    if isinstance(t, _Builtin):
+        _plan._fill_vector(t.program_fill, channels, dtype, type(t).__name__, "fill")
+    for child in getattr(t, "transforms", None) or ():
+        if isinstance(child, _core.Transform):
+            _check_fills(child, channels, dtype)
 
 
 def _cfg_row(t):

@@ -173,18 +173,24 @@ def check_fill(fill, owner: str, name: str = "fill", allow_random: bool = False)
         if allow_random and fill == "random":
             return fill
         raise ValueError(f"{owner}: {name} must be {allowed}, got {_short(fill)}")
-    if isinstance(fill, numbers.Real) and not isinstance(fill, bool):
+    scalar = isinstance(fill, numbers.Real) and not isinstance(fill, bool)
+    if scalar:
         if not np.isfinite(fill):
             raise ValueError(f"{owner}: {name} must be finite, got {fill}")
-        return float(fill)
-    try:
-        items = tuple(fill)
-    except TypeError:
-        raise ValueError(f"{owner}: {name} must be {allowed}, got {_short(fill)}") from None
-    if not items or not all(isinstance(x, numbers.Real) and not isinstance(x, bool) and np.isfinite(x)
-                            for x in items):
-        raise ValueError(f"{owner}: {name} must be {allowed}, got {_short(fill)}")
-    return tuple(float(x) for x in items)
+        items = (fill,)
+    else:
+        try:
+            items = tuple(fill)
+        except TypeError:
+            raise ValueError(f"{owner}: {name} must be {allowed}, got {_short(fill)}") from None
+        if not items or not all(isinstance(x, numbers.Real) and not isinstance(x, bool) and np.isfinite(x)
+                                for x in items):
+            raise ValueError(f"{owner}: {name} must be {allowed}, got {_short(fill)}")
+    # Images are uint8 or float32: a fill beyond float32's range would turn into infinity.
+    if not all(abs(float(x)) <= F32_MAX for x in items):
+        raise ValueError(f"{owner}: {name} values must lie within float32's range (about +-3.4e38), "
+                         f"got {_short(fill)}")
+    return float(fill) if scalar else tuple(float(x) for x in items)
 
 
 def fill_vector(fill, channels: int, dtype, owner: str, name: str = "fill") -> np.ndarray:
@@ -198,4 +204,25 @@ def fill_vector(fill, channels: int, dtype, owner: str, name: str = "fill") -> n
             raise ValueError(f"{owner}: {name} for a uint8 image must hold whole numbers in 0..255, "
                              f"got {tuple(values.tolist())}")
         return values.astype(np.uint8)
+    return values.astype(dtype)
+
+
+def mask_fill_vector(fill, channels: int, dtype, owner: str, name: str = "fill_mask") -> np.ndarray:
+    """Turn a validated mask fill into a ``(K,)`` array of the mask's dtype: one number or one per
+    mask channel, representable in that dtype (whole numbers within its range; 0 or 1 for bool)."""
+    values = np.asarray(fill, np.float64)
+    if values.ndim == 0:
+        values = np.full(channels, values)
+    if values.shape != (channels,):
+        raise ValueError(f"{owner}: {name} has {values.size} values but the mask has {channels} "
+                         f"channel(s); give one number or exactly {channels}")
+    dtype = np.dtype(dtype)
+    if dtype.kind in "biu":
+        lo, hi = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+        if np.any(values < lo) or np.any(values > hi) or np.any(values != np.round(values)):
+            raise ValueError(f"{owner}: {name} for a {dtype} mask must hold whole numbers in {lo}..{hi}, "
+                             f"got {tuple(values.tolist())}")
+    elif np.any(np.abs(values) > np.finfo(dtype).max):
+        raise ValueError(f"{owner}: {name} for a {dtype} mask must lie within +-{np.finfo(dtype).max:.4g}, "
+                         f"got {tuple(values.tolist())}")
     return values.astype(dtype)

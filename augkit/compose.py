@@ -40,6 +40,9 @@ class _Container(Transform):
     def get_config(self):
         return {"transforms": [t.to_dict() for t in self.transforms], **super().get_config()}
 
+    def _settings(self):
+        return {**self.get_config(), "transforms": list(self.transforms)}
+
     def __repr__(self):
         inner = ",\n".join("  " + "\n  ".join(repr(t).splitlines()) for t in self.transforms)
         rest = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "transforms")
@@ -121,16 +124,20 @@ class OneOf(_Container):
 
     def __init__(self, transforms, p=0.5):
         super().__init__(transforms, p)
+        self._weights()
+
+    def _weights(self):
+        """The children's ``p`` as probabilities, read when used: setting a child's ``p`` is seen."""
         weights = np.array([t.p for t in self.transforms], dtype=np.float64)
-        if len(weights) == 0 or weights.sum() <= 0:
+        if len(weights) == 0 or not weights.sum() > 0:
             raise ValueError("OneOf: needs at least one child with p > 0 (children's p are the weights), "
                              f"got {[t.p for t in self.transforms]}")
-        self._weights = weights / weights.sum()
+        return weights / weights.sum()
 
     def _sample(self, rng, shape, steps, force=False):
         if not force and self.p < 1.0 and (self.p == 0.0 or rng.random() >= self.p):
             return None, shape
-        index = int(rng.choice(len(self.transforms), p=self._weights))
+        index = int(rng.choice(len(self.transforms), p=self._weights()))
         rec, shape = self.transforms[index]._sample(rng, shape, steps, force=True)
         return {"index": index, "params": rec}, shape
 
@@ -154,6 +161,8 @@ class SomeOf(_Container):
         if not isinstance(replace, bool):
             raise ValueError(f"SomeOf: replace must be True or False, got {replace!r}")
         self.replace = replace
+        if self.n > 0 and not self.transforms:
+            raise ValueError(f"SomeOf: n must be 0 when there are no transforms, got n={self.n}")
         if not replace and self.n > len(self.transforms):
             raise ValueError(f"SomeOf: n must be <= the number of transforms ({len(self.transforms)}) "
                              f"when replace=False, got {self.n}")

@@ -8,6 +8,7 @@ randomness, recording, replay and batches live here, once, for all of them.
 """
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -18,6 +19,8 @@ from . import plan as _plan
 from ._validate import check_image, check_mask, check_p, read_only
 
 REGISTRY: dict[str, type] = {}
+# Modules whose transforms check settings assigned after construction (see Transform._checked_setting).
+_CHECKED_MODULES = ("augkit.transforms", "augkit.compose")
 _U8 = np.dtype(np.uint8)
 _CACHES = ("_programs", "_fast", "_cfg")   # per-process caches kept in a transform's __dict__
 _GENERATOR = np.random.Generator
@@ -82,6 +85,21 @@ def _seed_tuple(rng):
     return None
 
 
+def _tracked_init(init):
+    """``init`` counting how deep in construction an instance is: ``_init_depth`` is 0 once the
+    outermost constructor has returned (settings assigned from then on are checked)."""
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        state = self.__dict__
+        depth = state.get("_init_depth", 0)
+        state["_init_depth"] = depth + 1
+        try:
+            init(self, *args, **kwargs)
+        finally:
+            state["_init_depth"] = depth
+    return __init__
+
+
 class Transform:
     """Base class: settings, sampling, primitive ops, and the shared call convention.
 
@@ -97,15 +115,42 @@ class Transform:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         REGISTRY[cls.__name__] = cls
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _tracked_init(cls.__dict__["__init__"])
 
     def __init__(self, p=0.5):
         self.p = check_p(p, type(self).__name__)
         self._stream = None
 
     def __setattr__(self, name, value):
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+            return
+        if self.__dict__.get("_init_depth") == 0 and type(self).__module__ in _CHECKED_MODULES:
+            value = self._checked_setting(name, value)
         object.__setattr__(self, name, value)
-        if not name.startswith("_"):
-            SETTINGS_VERSION[0] += 1
+        if name == "seed":
+            object.__setattr__(self, "_stream", None)   # the own stream restarts from the new seed
+        SETTINGS_VERSION[0] += 1
+
+    def _settings(self):
+        """The constructor arguments as live values (what :meth:`_checked_setting` rebuilds from)."""
+        return self.get_config()
+
+    def _checked_setting(self, name, value):
+        """``value`` for the setting ``name`` of a built-in after its constructor's checks.
+
+        Setting an attribute of a built-in transform after construction runs the
+        same checks the constructor does (with all the other settings as they
+        are), so ``t.p = 2`` fails at once with the constructor's message rather
+        than at some later call; attributes that are not constructor arguments
+        are set as they are.
+        """
+        settings = self._settings()
+        if name not in settings:
+            return value
+        settings[name] = value
+        return type(self)(**settings).__dict__[name]
 
     def __getstate__(self):
         # Compiled forms and cached settings are rebuilt on first use. Their stamps count
@@ -325,3 +370,6 @@ class Transform:
         return type(self) is type(other) and self.to_dict() == other.to_dict()
 
     __hash__ = object.__hash__
+
+
+Transform.__init__ = _tracked_init(Transform.__init__)

@@ -69,9 +69,12 @@ def erase_ops(boxes, fill=0.0, noise_seed=None, fill_mask=None):
 
 # ------------------------------------------------------------ public functions
 
-def _run(image, owner, make_ops):
-    """Check ``image`` first, then run ``make_ops(h, w)`` on it: same dtype and layout out."""
+def _run(image, owner, make_ops, fill=None):
+    """Check ``image`` first (and ``fill`` against it, whether or not anything is uncovered),
+    then run ``make_ops(h, w)`` on it: same dtype and layout out."""
     img3 = check_image(image)
+    if fill is not None:
+        _plan._fill_vector(fill, img3.shape[2], img3.dtype, owner, "fill")
     out = _plan.run_ops(make_ops(img3.shape[0], img3.shape[1]), img3, owner=owner)
     return out.reshape(out.shape[:2]) if image.ndim == 2 else out
 
@@ -114,7 +117,7 @@ def pad(image, top, bottom, left, right, fill=0):
     """Pad with a constant ``fill`` (a number or a per-channel sequence)."""
     fill = check_fill(fill, "pad")
     pads = _check_pads((top, bottom, left, right), "pad")
-    return _run(image, "pad", lambda h, w: pad_ops(h, w, *pads, fill=fill))
+    return _run(image, "pad", lambda h, w: pad_ops(h, w, *pads, fill=fill), fill)
 
 
 def center_crop(image, height, width, pad_if_needed=False, fill=0):
@@ -123,7 +126,7 @@ def center_crop(image, height, width, pad_if_needed=False, fill=0):
     if not isinstance(pad_if_needed, bool):
         raise ValueError(f"center_crop: pad_if_needed must be True or False, got {pad_if_needed!r}")
     return _run(image, "center_crop",
-                lambda h, w: center_crop_ops(h, w, height, width, pad_if_needed, fill, 0, "center_crop"))
+                lambda h, w: center_crop_ops(h, w, height, width, pad_if_needed, fill, 0, "center_crop"), fill)
 
 
 def center_crop_ops(h, w, height, width, pad_if_needed, fill, fill_mask, owner):

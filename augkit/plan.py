@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from ._validate import read_only
+from ._validate import mask_fill_vector, read_only
 
 _kernels = None
 
@@ -177,7 +177,7 @@ class Plan:
 
     def _fill_values(self, fill, name):
         if self.for_mask:
-            return np.full(self.channels, fill, dtype=self.dtype) if np.isscalar(fill) else np.asarray(fill, self.dtype)
+            return mask_fill_vector(fill, self.channels, self.dtype, self.owner, name)
         return _fill_vector(fill, self.channels, self.dtype, self.owner, name)
 
     def add(self, op) -> bool:

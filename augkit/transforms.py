@@ -63,10 +63,15 @@ class _Builtin(Transform):
     """
 
     kind = -1
-    program_fill = 0.0
     record_keys = ()        # the keys of a recorded params dict
     optional_keys = ()
     int_keys = ()           # those of them that hold a whole number of pixels
+
+    @property
+    def program_fill(self):
+        """The fill colour of a geometric step (read at use: a changed ``fill`` is seen)."""
+        fill = getattr(self, "fill", 0.0)
+        return 0.0 if isinstance(fill, str) else fill
 
     def check_params(self, params, shape):
         super().check_params(params, shape)
@@ -197,7 +202,6 @@ class _SizedCrop(_Builtin):
         self.pad_if_needed = pad_if_needed
         self.fill = check_fill(fill, name)
         self.fill_mask = check_fill(fill_mask, name, "fill_mask")
-        self.program_fill = self.fill
 
     def program_cfg(self):
         return [self.height, self.width, int(self.pad_if_needed)]
@@ -334,7 +338,6 @@ class Shift(_Builtin):
             raise
         self.fill = check_fill(fill, name)
         self.fill_mask = check_fill(fill_mask, name, "fill_mask")
-        self.program_fill = self.fill
 
 
     def n_uniforms(self, channels):
@@ -467,8 +470,6 @@ class BoxErase(_Builtin):
             raise ValueError(f"{name}: count must be at most {_MAX_BOXES} boxes, got {count!r}")
         self.fill = check_fill(fill, name, allow_random=True)
         self.fill_mask = None if fill_mask is None else check_fill(fill_mask, name, "fill_mask")
-        self._log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
-        self.program_fill = 0.0 if self.fill == "random" else self.fill
 
 
     def n_uniforms(self, channels):
@@ -476,7 +477,8 @@ class BoxErase(_Builtin):
         return 3 + 22 * self.count[1]
 
     def program_cfg(self):
-        return [*self.scale, *self._log_ratio, *self.count, int(self.fill == "random")]
+        log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
+        return [*self.scale, *log_ratio, *self.count, int(self.fill == "random")]
 
     def params_from_row(self, row, channels):
         n = int(row[1])

@@ -4,6 +4,8 @@ What must hold: the compiled path gives exactly what the general Python path
 gives for the same parameters (replay), with or without masks, for single
 calls and batches; a batch equals the single calls it stands for.
 """
+import pickle
+
 import numpy as np
 import pytest
 
@@ -354,6 +356,90 @@ def test_changed_settings_reach_the_compiled_pipeline():
     tree(image=img, rng=0)
     tree.transforms[0].transforms[0].dx = (1, 1)
     assert tree(image=img, rng=0, record=True)["params"][0]["params"] == {"dx": 1, "dy": 0}
+
+
+def test_every_changed_setting_is_seen_on_every_path_and_in_what_is_saved():
+    """Values derived from settings (a fill, BoxErase's ratio, OneOf's weights) are read when
+    used: a change after the first call reaches the compiled call, the general path (with a
+    mask), a batch and a reloaded copy alike."""
+    img = np.full((4, 6, 3), 100, np.uint8)
+    mask = np.zeros((4, 6), np.uint8)
+    shift = A.Shift(dx=(2, 2), dy=0, unit="px", fill=0, p=1.0)
+    shift(image=img, rng=0)
+    shift.fill = 50
+    for out in (shift(image=img, rng=0)["image"], shift(image=img, mask=mask, rng=0)["image"],
+                shift.batch(img[None], rng=0)["image"][0], A.from_dict(shift.to_dict())(image=img, rng=0)["image"]):
+        assert out[0, :, 0].tolist() == [50, 50, 100, 100, 100, 100]
+    crop = A.RandomCrop(6, 8, pad_if_needed=True, fill=0)
+    crop(image=img, rng=0)
+    crop.fill = 9
+    assert crop(image=img, rng=0)["image"][0, 0, 0] == 9 == crop(image=img, mask=mask, rng=0)["image"][0, 0, 0]
+
+    erase = A.BoxErase(scale=(0.125, 0.125), ratio=(1, 1), p=1.0)   # 128 of 32 x 32 pixels
+    blank = np.zeros((32, 32), np.uint8)
+    x0, y0, x1, y1 = erase(image=blank, rng=0, record=True)["params"]["boxes"][0]
+    assert (x1 - x0, y1 - y0) == (11, 11)
+    erase(image=blank, mask=blank, rng=0)
+    erase.ratio = (2.0, 2.0)   # height / width: 16 tall, 8 wide
+    for params in (erase(image=blank, rng=0, record=True)["params"],
+                   erase(image=blank, mask=blank, rng=0, record=True)["params"],
+                   A.from_dict(erase.to_dict())(image=blank, rng=0, record=True)["params"]):
+        x0, y0, x1, y1 = params["boxes"][0]
+        assert (x1 - x0, y1 - y0) == (8, 16)
+
+    first, second = A.HorizontalFlip(p=1.0), A.VerticalFlip(p=1.0)
+    one = A.OneOf([first, second], p=1.0)
+    picks = {one(image=img, rng=i, record=True)["params"]["index"] for i in range(20)}
+    assert picks == {0, 1}
+    first.p = 0.0   # a child's p is its weight
+    assert {one(image=img, rng=i, record=True)["params"]["index"] for i in range(20)} == {1}
+    one.transforms = [second]
+    assert one(image=img, rng=0, record=True)["params"]["index"] == 0
+    second.p = 0.0
+    with pytest.raises(ValueError, match=r"OneOf: needs at least one child with p > 0"):
+        one(image=img, rng=0)
+
+    pipe = A.Compose([A.Tint(p=1.0)], seed=3)
+    a = pipe(image=img)["image"]
+    pipe(image=img)
+    pipe.seed = 3   # the own stream starts again from the (new) seed
+    assert np.array_equal(pipe(image=img)["image"], a)
+
+
+@pytest.mark.parametrize("make, name, value, message", [
+    (lambda: A.Shift(), "p", 2, r"Shift: p must be a probability in \[0, 1\], got 2"),
+    (lambda: A.Shift(), "dx", "a", r"Shift: dx must be a \(min, max\) pair"),
+    (lambda: A.Shift(unit="fraction"), "unit", "cm", r'Shift: unit must be "fraction" or "px"'),
+    (lambda: A.Shift(dx=(2, 2), dy=0, unit="px"), "dx", (0.5, 1), r"Shift: dx must hold whole numbers"),
+    (lambda: A.Tint(), "shift", (5, 1), r"Tint: shift must be a \(min, max\) pair with min <= max"),
+    (lambda: A.BoxErase(), "count", 5000, r"BoxErase: count must be at most 1024"),
+    (lambda: A.BoxErase(), "fill", "noise", r'BoxErase: fill must be a number or a per-channel sequence'),
+    (lambda: A.RandomCrop(4, 4), "height", 0, r"RandomCrop: height must be an integer >= 1, got 0"),
+    (lambda: A.Compose([A.HorizontalFlip()]), "transforms", [1], r"Compose: transforms\[0\] must be an augkit"),
+    (lambda: A.Compose([A.HorizontalFlip()]), "seed", -1, r"Compose: seed must be None or a non-negative int"),
+    (lambda: A.SomeOf([A.HorizontalFlip(), A.VerticalFlip()], n=2), "transforms", [A.HorizontalFlip()],
+     r"SomeOf: n must be <= the number of transforms \(1\)"),
+    (lambda: A.SomeOf([A.HorizontalFlip()], n=1), "n", -1, r"SomeOf: n must be an integer >= 0"),
+])
+def test_setting_a_bad_value_after_construction_fails_at_once_like_the_constructor(make, name, value, message):
+    t = make()
+    before = t.to_dict()
+    with pytest.raises(ValueError, match=message):
+        setattr(t, name, value)
+    assert t.to_dict() == before   # the old setting stays
+    clone = pickle.loads(pickle.dumps(t))   # copies check too
+    with pytest.raises(ValueError, match=message):
+        setattr(clone, name, value)
+
+
+def test_settings_assigned_are_normalised_like_the_constructors_and_other_attributes_pass():
+    t = A.Shift(dx=(2, 2), dy=0, unit="px")
+    t.dx = 3
+    assert t.dx == (-3, 3) and t.to_dict()["dx"] == [-3, 3]
+    t.p = 1
+    assert type(t.p) is float
+    t.note = "anything"   # not a setting: kept as given
+    assert t.note == "anything"
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
