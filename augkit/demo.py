@@ -126,6 +126,22 @@ def _out_dir(args, data_root=None):
     return out
 
 
+def _check_file_path(option, value, wanted):
+    """Usage error unless ``value`` can name a file to write: not a folder, and no file where a folder must be.
+
+    Checked before the work starts, so a bad path costs a line, not the whole run.
+    """
+    path = Path(value)
+    if path.is_dir():
+        raise _usage_error()(f"{option} {value}: is a folder; give {wanted}")
+    for folder in path.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                raise _usage_error()(f"{option} {value}: {folder} is a file, not a folder, so nothing "
+                                     "can be written under it")
+            break
+
+
 def _write_text(path, text):
     """Write ``text`` as UTF-8 atomically: an interrupted run keeps the previous report whole."""
     data = text.encode("utf-8")
@@ -442,8 +458,9 @@ def _cmd_init_study(args) -> int:
     out = Path(args.output)
     if out.suffix.lower() != ".png":
         raise UsageError(f"-o {args.output}: the histogram grid is a PNG file; give a path ending in .png")
-    if out.exists() and out.is_dir():
-        raise UsageError(f"-o {args.output}: is a folder; give a path ending in .png")
+    _check_file_path("-o", args.output, "a path ending in .png")
+    if args.json:
+        _check_file_path("--json", args.json, "a file path such as study.json")
     start = time.perf_counter()
     study = init_study(depth=args.depth, width=args.width, n=args.n, inits=args.inits,
                        activations=args.activations, seed=args.seed)
@@ -463,13 +480,21 @@ def _cmd_init_study(args) -> int:
                      + (f", {', '.join(extra)}" if extra else ""))
     print("last layer:\n" + "\n".join(lines))
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        _write_json(Path(args.json), study)
+        try:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            _write_json(Path(args.json), study)
+        except OSError as exc:  # e.g. no permission: checked paths can still fail
+            raise UsageError(f"--json {args.json}: cannot write ({exc.strerror or exc}); "
+                             "give a path in a folder you can write to") from None
     if _pyplot() is None:
         print(PLOT_MISSING)
         return 0
-    out.parent.mkdir(parents=True, exist_ok=True)
-    plot_init_study(study, out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        plot_init_study(study, out)
+    except OSError as exc:
+        raise UsageError(f"-o {args.output}: cannot write ({exc.strerror or exc}); "
+                         "give a path in a folder you can write to") from None
     print(f"wrote {out}")
     return 0
 

@@ -194,3 +194,26 @@ def test_settings_too_large_for_memory_get_one_line(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert err.startswith("augkit init-study: error: not enough memory for these settings (Unable to allocate 37.3 GiB"), err
+
+
+@pytest.mark.parametrize("case, needle", [
+    ("json_is_folder", "--json {d}/outdir: is a folder"),
+    ("json_under_file", "--json {d}/afile/s.json: {d}/afile is a file, not a folder"),
+    ("png_under_file", "-o {d}/afile/a.png: {d}/afile is a file, not a folder"),
+])
+def test_init_study_output_paths_are_checked_before_computing(case, needle, tmp_path, capsys, monkeypatch):
+    import nn.experiments
+
+    def not_before_the_paths_are_checked(*args, **kwargs):
+        raise AssertionError("init_study ran before its output paths were checked")
+
+    monkeypatch.setattr(nn.experiments, "init_study", not_before_the_paths_are_checked)
+    (tmp_path / "outdir").mkdir()
+    (tmp_path / "afile").write_text("x")
+    png, js = {"json_is_folder": ("a.png", "outdir"), "json_under_file": ("a.png", "afile/s.json"),
+               "png_under_file": ("afile/a.png", None)}[case]
+    argv = ["init-study", "--depth", "2", "--width", "20", "--n", "30", "-o", str(tmp_path / png)]
+    assert main(argv + (["--json", str(tmp_path / js)] if js else [])) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and needle.format(d=tmp_path) in err and len(err.strip().splitlines()) == 1, err
+    assert (tmp_path / "afile").read_text() == "x"
