@@ -269,8 +269,9 @@ class ImageFolder:
             raise FileNotFoundError(f"ImageFolder: root {str(root)!r} is not a folder")
         if mode not in MODES:
             raise ValueError(f"ImageFolder: mode must be one of 'RGB', 'L', 'RGBA' or None, got {mode!r}")
-        if isinstance(extensions, str) or not all(isinstance(e, str) for e in extensions):
-            raise ValueError(f"ImageFolder: extensions must be a tuple of suffixes such as ('.png',), "
+        if (not isinstance(extensions, (tuple, list, set, frozenset)) or not extensions
+                or not all(isinstance(e, str) for e in extensions)):
+            raise ValueError(f"ImageFolder: extensions must be a non-empty tuple of suffixes such as ('.png',), "
                              f"got {extensions!r}")
         self.extensions = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in extensions)
         if not isinstance(cache, bool):
@@ -295,7 +296,12 @@ class ImageFolder:
         return len(self.samples)
 
     def __getitem__(self, index):
-        path, label = self.samples[index]
+        n = len(self.samples)
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+            raise TypeError(f"ImageFolder: index must be an int, got {type(index).__name__}")
+        if not -n <= index < n:
+            raise IndexError(f"ImageFolder: index {index} out of range for {n} images (allowed: {-n}..{n - 1})")
+        path, label = self.samples[int(index)]
         if self.cache:
             # Keyed by what is read, so that changing mode later reads afresh.
             key = (path, self.mode)
@@ -353,8 +359,13 @@ def _stack(arrays, what):
     for i, a in enumerate(arrays):
         a = np.asarray(a)
         if a.shape != first.shape:
+            if a.shape[2:] != first.shape[2:] or a.ndim != first.ndim:  # channels differ: a crop cannot help
+                advice = ("read every image with one layout (ImageFolder(..., mode=\"RGB\") or mode=\"L\"; "
+                          "read_image(path, mode=\"RGB\")), or convert them to one channel count")
+            else:
+                advice = "add a RandomCrop or CenterCrop to the pipeline"
             raise ValueError(f"Loader: {what} in a batch must share one shape to be stacked, got {first.shape} "
-                             f"and {a.shape} (item {i} of the batch); add a RandomCrop or CenterCrop to the pipeline")
+                             f"and {a.shape} (item {i} of the batch); {advice}")
         if a.dtype != first.dtype:
             return np.stack([np.asarray(x) for x in arrays])
         out[i] = a
@@ -421,6 +432,7 @@ class Loader:
 
     def order(self, epoch):
         """The sample indices of ``epoch``, in the order batches take them."""
+        epoch = _check_count(epoch, "Loader", "epoch", 0)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
@@ -446,10 +458,15 @@ class Loader:
         """A context manager giving a callable ``epoch -> batches`` that keeps its threads between epochs.
 
         Same batches as :meth:`epoch`; with ``workers > 0`` one thread pool
-        serves every epoch, and once the last batches of epoch ``e`` are
-        queued it starts loading the first batches of ``e + 1`` (used if
-        ``e + 1`` is asked for next, dropped otherwise). Short epochs then do
-        not wait for a fresh pool and a first batch each time. Leaving the
+        serves every epoch. When the loader reads items with their epoch
+        pinned (an :class:`AugmentedDataset`, or a dataset with
+        ``get(index, epoch)``), or the dataset has no ``set_epoch``, once the
+        last batches of epoch ``e`` are queued it starts loading the first
+        batches of ``e + 1`` (used if ``e + 1`` is asked for next, dropped
+        otherwise). Short epochs then do not wait for a fresh pool and a first
+        batch each time. A dataset whose items follow ``set_epoch`` alone (a
+        wrapper forwarding it, say) is not read ahead: its epoch ``e + 1``
+        starts when asked for, after ``set_epoch(e + 1)``. Leaving the
         ``with`` block shuts the threads down.
 
         >>> import numpy as np
@@ -475,14 +492,18 @@ class Loader:
         batches = [order[i:min(i + self.batch_size, stop)] for i in range(0, stop, self.batch_size)]
         return batches, self._batch_loader(epoch)
 
+    def _epoch_pinned(self):
+        """Whether items are read with their epoch given per call (not through ``set_epoch``)."""
+        dataset = self.dataset
+        return isinstance(dataset, AugmentedDataset) or callable(getattr(dataset, "get", None))
+
     def _batch_loader(self, epoch):
         # Items are read with this epoch pinned (AugmentedDataset.get), so two epoch
         # iterators alive at once, or a set_epoch elsewhere, cannot mix epochs.
         dataset = self.dataset
         if isinstance(dataset, AugmentedDataset):
             return lambda idx: collate(dataset.get_batch(idx, epoch))
-        get = getattr(dataset, "get", None)
-        fetch = (lambda i: get(i, epoch)) if callable(get) else dataset.__getitem__
+        fetch = (lambda i: dataset.get(i, epoch)) if self._epoch_pinned() else dataset.__getitem__
         return lambda idx: collate([fetch(i) for i in idx.tolist()])
 
     def _threaded(self, epoch):
@@ -503,7 +524,9 @@ class _Session:
 
     def __init__(self, loader, lookahead=True):
         self.loader = loader
-        self.lookahead = lookahead
+        # Loading epoch e + 1 early is right only when its items do not depend on a
+        # set_epoch(e + 1) that has not happened yet (it happens when e + 1 is asked for).
+        self.lookahead = lookahead and (loader._epoch_pinned() or not hasattr(loader.dataset, "set_epoch"))
         self.pool = None
         self.ahead = None       # (epoch, pending futures, remaining batches, load)
 

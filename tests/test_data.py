@@ -505,3 +505,79 @@ def test_rng_sequences_draw_exactly_like_default_rng():
         assert gen.spawn(1)[0].random() == ref.spawn(1)[0].random(), seq
     from augkit._seeds import _Words
     assert isinstance(resolve_rng([0, 7302550453602598619, 0]).bit_generator.seed_seq, _Words)  # the fast path
+
+
+# ------------------------------------------------------------------ review fixes: session epochs, checks, messages
+class _Forwarding:
+    """A torch-style wrapper (a Subset): items through ``__getitem__``, the epoch only through set_epoch."""
+
+    def __init__(self, ds):
+        self.ds = ds
+
+    def __len__(self):
+        return len(self.ds)
+
+    def __getitem__(self, i):
+        return self.ds[i]
+
+    def set_epoch(self, epoch):
+        self.ds.set_epoch(epoch)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_session_sets_each_epoch_before_loading_it_for_set_epoch_datasets(workers):
+    aug = AugmentedDataset(_images(10), A.Compose([A.Tint(p=1.0)]), seed=1)
+    loader = Loader(_Forwarding(aug), batch_size=4, shuffle=False, workers=workers)
+    want = [[b.copy() for b in loader.epoch(e)] for e in range(3)]
+    with loader.session() as epochs:
+        got = [[b.copy() for b in epochs(e)] for e in range(3)]
+    for e in range(3):
+        assert len(got[e]) == len(want[e]) == 3
+        for g, w in zip(got[e], want[e]):
+            np.testing.assert_array_equal(g, w)
+    np.testing.assert_array_equal(got[1][0], np.stack([aug.get(i, 1) for i in range(4)]))
+
+
+def test_session_still_loads_ahead_when_the_epoch_is_pinned_per_batch():
+    ds = AugmentedDataset(_images(8), _pipe(), seed=4)
+    with Loader(ds, batch_size=4, workers=2).session() as epochs:
+        list(epochs(0))
+        assert epochs.ahead is not None and epochs.ahead[0] == 1
+    with Loader(_Forwarding(ds), batch_size=4, workers=2).session() as epochs:
+        list(epochs(0))
+        assert epochs.ahead is None
+
+
+def test_loader_order_checks_epoch_like_epoch_does():
+    loader = Loader(list(range(10)), 4, seed=0)
+    for bad in (-1, 1.5, "0", None, True):
+        with pytest.raises(ValueError, match=r"Loader: epoch must be an int >= 0, got " + repr(repr(bad))[1:-1]):
+            loader.order(bad)
+    assert sorted(loader.order(np.int64(2)).tolist()) == list(range(10))
+
+
+def test_mixed_channel_counts_advise_one_mode_not_a_crop(tmp_path):
+    root = tmp_path / "mixed"
+    (root / "c").mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / "c" / "a.png")
+    Image.fromarray(np.zeros((8, 8, 4), np.uint8)).save(root / "c" / "b.png")
+    with pytest.raises(ValueError, match=r"\(8, 8, 3\) and \(8, 8, 4\).*mode=") as info:
+        next(iter(Loader(ImageFolder(root, mode=None), 2, shuffle=False)))
+    assert "Crop" not in str(info.value)
+    with pytest.raises(ValueError, match=r"\(8, 8\) and \(8, 8, 3\).*mode="):
+        collate([np.zeros((8, 8), np.uint8), np.zeros((8, 8, 3), np.uint8)])
+    with pytest.raises(ValueError, match=r"\(2, 2\) and \(3, 3\).*Crop"):   # sizes differ: a crop helps
+        collate([np.zeros((2, 2), np.uint8), np.zeros((3, 3), np.uint8)])
+
+
+def test_image_folder_extensions_and_index_errors_name_the_argument(folder):
+    for bad in (None, 3, ()):
+        with pytest.raises(ValueError, match=r"ImageFolder: extensions must be a .*got " + repr(bad).replace("(", r"\(")
+                           .replace(")", r"\)")):
+            ImageFolder(folder, extensions=bad)
+    ds = ImageFolder(folder)
+    with pytest.raises(IndexError, match=rf"ImageFolder: index 1000 out of range for {len(ds)} images"):
+        ds[1000]
+    with pytest.raises(TypeError, match="ImageFolder: index must be an int, got str"):
+        ds["a"]
+    assert ds[-1][1] == ds[len(ds) - 1][1] and ds[np.int64(0)][0].shape == ds[0][0].shape
