@@ -22,8 +22,9 @@ class Batches:
     y : ndarray (N,)
     batch_size : int, default 128
     shuffle : bool, default True
-    seed : int or None, default 0
-        The order of epoch ``e`` is drawn from ``default_rng((seed, e))``.
+    seed : int >= 0 or None, default 0
+        The order of epoch ``e`` is drawn from ``default_rng((seed, e))``;
+        None draws a fresh order every time.
     drop_last : bool, default False
         Skip a final batch smaller than ``batch_size``.
 
@@ -44,7 +45,7 @@ class Batches:
         self.x, self.y = x, y
         self.batch_size = _checks.number("Batches", "batch_size", batch_size, low=1, integer=True)
         self.shuffle = bool(shuffle)
-        self.seed = seed
+        self.seed = None if seed is None else _checks.number("Batches", "seed", seed, low=0, integer=True)
         self.drop_last = bool(drop_last)
 
     def __len__(self):

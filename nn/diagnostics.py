@@ -131,7 +131,8 @@ def gradient_norms(model, x, y, loss=softmax_cross_entropy) -> list[dict]:
     norm of d loss / d layer output), ``grad_in_norm`` (d loss / d layer
     input) and ``params`` (``{name: L2 norm of its gradient}``). Vanishing
     gradients show as ``grad_out_norm`` shrinking towards the first layer.
-    The model runs in training mode; parameters are not updated.
+    The model runs in training mode (its mode is restored afterwards);
+    parameters are not updated.
 
     Examples
     --------
@@ -142,15 +143,20 @@ def gradient_norms(model, x, y, loss=softmax_cross_entropy) -> list[dict]:
     >>> sorted(g[0]["params"])
     ['W', 'b']
     """
-    scores = model.forward(x)
-    _, d = loss(scores, y)
+    was = getattr(model, "training", True)
+    model.train(True)
     out = []
-    for i in range(len(model.layers) - 1, -1, -1):
-        layer = model.layers[i]
-        d_in = layer.backward(d)
-        out.append({"index": i, "layer": repr(layer),
-                    "grad_out_norm": float(np.linalg.norm(d)),
-                    "grad_in_norm": float(np.linalg.norm(d_in)),
-                    "params": {p.name: float(np.linalg.norm(p.grad)) for p in layer.parameters()}})
-        d = d_in
+    try:
+        scores = model.forward(x)
+        _, d = loss(scores, y)
+        for i in range(len(model.layers) - 1, -1, -1):
+            layer = model.layers[i]
+            d_in = layer.backward(d)
+            out.append({"index": i, "layer": repr(layer),
+                        "grad_out_norm": float(np.linalg.norm(d)),
+                        "grad_in_norm": float(np.linalg.norm(d_in)),
+                        "params": {p.name: float(np.linalg.norm(p.grad)) for p in layer.parameters()}})
+            d = d_in
+    finally:
+        model.train(was)
     return out[::-1]

@@ -11,7 +11,8 @@ __all__ = ["softmax_cross_entropy", "softmax", "SoftmaxCrossEntropy"]
 def softmax(scores: np.ndarray) -> np.ndarray:
     """Row-wise softmax, stable for any finite scores.
 
-    Shapes: ``(N, C) -> (N, C)``.
+    Shapes: ``(N, C) -> (N, C)``. Integer scores (or nested lists) are
+    computed in float64; the input is never modified.
 
     Examples
     --------
@@ -19,6 +20,9 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     >>> softmax(np.array([[1000.0, 1000.0]]))
     array([[0.5, 0.5]])
     """
+    scores = _checks.float_array("softmax", "scores", scores)
+    if scores.ndim != 2:
+        raise ValueError(f"softmax: scores must have shape (N, C), got {scores.shape}")
     z = scores - scores.max(axis=1, keepdims=True)
     # Shifting by the row max makes every exponent <= 0: no overflow; very
     # negative ones underflow to 0, which is correct.

@@ -37,9 +37,17 @@ class Sequential(Layer):
 
     def __init__(self, layers):
         layers = list(layers)
+        first_at = {}
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise ValueError(f"Sequential: layers[{i}] must be an nn Layer, got {type(layer).__name__}")
+            # A layer keeps its forward input for backward: used twice, the second
+            # forward overwrites what the first backward needs (wrong gradients).
+            j = first_at.setdefault(id(layer), i)
+            if j != i:
+                name = type(layer).__name__
+                raise ValueError(f"Sequential: layers[{j}] and layers[{i}] are the same {name} instance; "
+                                 f"each position needs its own layer object (e.g. two {name}(...) calls)")
         self.layers = layers
 
     def forward(self, x):
@@ -76,6 +84,7 @@ class Sequential(Layer):
 
         Runs in batches of ``batch_size``; restores the previous mode afterwards.
         """
+        batch_size = _checks.number(f"{type(self).__name__}.predict", "batch_size", batch_size, low=1, integer=True)
         was = self.training
         self.eval()
         try:

@@ -51,8 +51,8 @@ class History:
 
 
 def _is_array_pair(val):
-    return (isinstance(val, (tuple, list)) and len(val) == 2
-            and all(isinstance(v, np.ndarray) for v in val))
+    """An ``(x, y)`` pair of whole arrays (y may be a list), not an iterable of batches."""
+    return isinstance(val, (tuple, list)) and len(val) == 2 and isinstance(val[0], np.ndarray)
 
 
 class Trainer:
@@ -124,7 +124,7 @@ class Trainer:
     # -- evaluation ----------------------------------------------------------
     def _val_batches(self, val, epoch, batch_size):
         if _is_array_pair(val):
-            x, y = val
+            x, y = val[0], np.asarray(val[1])
             if len(x) != len(y):
                 raise ValueError(f"Trainer.fit: val x and y must have the same length, got {len(x)} and {len(y)}")
             return ((x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size))
@@ -133,9 +133,11 @@ class Trainer:
     def evaluate(self, data, batch_size: int = 1024, epoch: int = 0) -> dict:
         """Mean loss and accuracy in inference mode.
 
-        ``data`` is an ``(x, y)`` pair of arrays, an iterable of batches or a
-        callable ``epoch -> iterable``. Returns ``{"loss": ..., "acc": ...}``.
+        ``data`` is an ``(x, y)`` pair (``x`` an array, ``y`` an array or
+        list), an iterable of batches or a callable ``epoch -> iterable``.
+        Returns ``{"loss": ..., "acc": ...}``.
         """
+        batch_size = _checks.number("Trainer.evaluate", "batch_size", batch_size, low=1, integer=True)
         was = getattr(self.model, "training", True)
         self.model.train(False)
         total = correct = 0
@@ -167,8 +169,9 @@ class Trainer:
             pipeline can serve a fresh augmented view every time; a plain
             iterable (a list, `nn.data.Batches`) is iterated once per epoch.
         epochs : int >= 1
-        val : (x, y) arrays, iterable of batches or callable, optional
-            Evaluated after every epoch in inference mode.
+        val : (x, y) pair, iterable of batches or callable, optional
+            Evaluated after every epoch in inference mode. In a pair, ``x`` is
+            an array and ``y`` an array or list of labels.
         patience : int, optional
             Early stopping: stop after ``patience`` epochs without improving
             ``monitor`` by more than ``min_delta``.
@@ -192,6 +195,7 @@ class Trainer:
         epochs = _checks.number("Trainer.fit", "epochs", epochs, low=1, integer=True)
         _checks.choice("Trainer.fit", "monitor", monitor, _MONITORS)
         min_delta = _checks.number("Trainer.fit", "min_delta", min_delta, low=0.0)
+        val_batch_size = _checks.number("Trainer.fit", "val_batch_size", val_batch_size, low=1, integer=True)
         if patience is not None:
             patience = _checks.number("Trainer.fit", "patience", patience, low=1, integer=True)
             if monitor.startswith("val") and val is None:

@@ -119,6 +119,28 @@ def test_gradient_norms_vanish_through_saturated_layers():
     assert first_layer_ratio("xavier") > 0.05
 
 
+def test_gradient_norms_runs_in_training_mode_and_restores_the_mode():
+    net = MLP([4, 32, 3], dropout=0.5, rng=0, dtype=np.float64)
+    x = np.random.default_rng(1).standard_normal((8, 4))
+    y = np.arange(8) % 3
+    net.eval()
+    a = diagnostics.gradient_norms(net, x, y)
+    assert not net.training and not net.layers[2].training
+    assert net.layers[2].mask is not None, "dropout should have been applied (training mode)"
+    b = diagnostics.gradient_norms(net, x, y)
+    assert a != b  # fresh dropout masks
+    net.train()
+    diagnostics.gradient_norms(net, x, y)
+    assert net.training
+
+
+def test_gradient_norms_restores_the_mode_when_it_fails():
+    net = MLP([4, 8, 3], rng=0).eval()
+    with pytest.raises(ValueError):
+        diagnostics.gradient_norms(net, np.ones((2, 4)), np.array([0, 7]))
+    assert not net.training
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda: experiments.init_study(inits=["zeros"]), "init_study: inits must be one of .*got 'zeros'"),
     (lambda: experiments.init_study(activations=["swish"]), "activations must be one of 'sigmoid'.*got 'swish'"),

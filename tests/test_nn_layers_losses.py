@@ -126,6 +126,22 @@ def test_softmax_cross_entropy_stable_for_large_scores(dtype):
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
 
 
+def test_softmax_accepts_int_and_list_scores():
+    expected = softmax(np.array([[1.0, 2.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(softmax(np.array([[1, 2], [0, 0]])), expected, rtol=1e-15)
+    np.testing.assert_allclose(softmax([[1.0, 2.0], [0.0, 0.0]]), expected, rtol=1e-15)
+    with pytest.raises(ValueError, match="softmax: scores must be a float32 or float64 array, got dtype <U1"):
+        softmax([["a", "b"]])
+    with pytest.raises(ValueError, match=r"softmax: scores must have shape \(N, C\), got \(2,\)"):
+        softmax([1.0, 2.0])
+
+
+def test_softmax_keeps_its_input():
+    s = np.array([[1.0, 2.0]])
+    softmax(s)
+    np.testing.assert_array_equal(s, [[1.0, 2.0]])
+
+
 @pytest.mark.parametrize("scores, labels, match", [
     (np.zeros(3), np.array([0]), r"scores must have shape \(N, C\), got \(3,\)"),
     (np.zeros((2, 3)), np.array([0, 3]), r"labels must lie in \[0, 2\], got values in \[0, 3\]"),

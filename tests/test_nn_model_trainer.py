@@ -202,6 +202,31 @@ def test_save_names_files_like_numpy_savez(tmp_path):
     np.testing.assert_array_equal(MLP([3, 4, 2], rng=1).load(buf).layers[0].W.data, net.layers[0].W.data)
 
 
+def test_batches_accept_a_seed_that_is_none_or_a_numpy_integer():
+    x, y = np.arange(10.0)[:, None], np.arange(10)
+    assert Batches(x, y, 4, seed=None).seed is None
+    first = [yb.tolist() for _, yb in Batches(x, y, 4, seed=np.int64(3))(0)]
+    assert first == [yb.tolist() for _, yb in Batches(x, y, 4, seed=3)(0)]
+
+
+def test_val_labels_may_be_a_list():
+    x, y = _blobs(60)
+    t = Trainer(MLP([2, 8, 3], rng=0), SGD(0.1))
+    h = t.fit(Batches(x, y, 16), epochs=1, val=(x, y.tolist()))
+    assert h.records[0]["val_acc"] == t.evaluate((x, y))["acc"] == t.evaluate([x, list(y)])["acc"]
+
+
+def test_the_same_layer_instance_twice_is_refused():
+    from nn.activations import Tanh
+    from nn.layers import Linear
+    act = Tanh()
+    with pytest.raises(ValueError, match=r"Sequential: layers\[1\] and layers\[3\] are the same Tanh instance"):
+        Sequential([Linear(3, 4, rng=0), act, Linear(4, 4, rng=1), act, Linear(4, 2, rng=2)])
+    lin = Linear(4, 4, rng=0)
+    with pytest.raises(ValueError, match=r"layers\[0\] and layers\[2\] are the same Linear instance"):
+        Sequential([lin, Tanh(), lin])
+
+
 def test_predict_restores_mode_and_batches():
     net = MLP([3, 8, 4], dropout=0.5, rng=0)
     x = np.random.default_rng(0).standard_normal((10, 3)).astype(np.float32)
@@ -223,6 +248,16 @@ def test_predict_restores_mode_and_batches():
     (lambda: Trainer(MLP([2, 2]), SGD(0.1)).fit(5, epochs=1), "train must be an iterable"),
     (lambda: Trainer(MLP([2, 2]), "sgd"), r"optimizer must have .step\(params\), got str"),
     (lambda: Batches(np.zeros((3, 2)), np.zeros(2)), "x and y must have the same length, got 3 and 2"),
+    (lambda: Batches(np.zeros((3, 2)), np.zeros(3), seed=-1), r"Batches: seed must lie in \[0, inf\), got -1"),
+    (lambda: Batches(np.zeros((3, 2)), np.zeros(3), seed=1.5), "Batches: seed must be an integer, got 1.5"),
+    (lambda: Batches(np.zeros((3, 2)), np.zeros(3), seed="abc"), "Batches: seed must be an integer, got 'abc'"),
+    (lambda: Trainer(MLP([2, 2]), SGD(0.1)).evaluate((np.zeros((3, 2)), np.zeros(3, int)), batch_size=0),
+     r"Trainer.evaluate: batch_size must lie in \[1, inf\), got 0"),
+    (lambda: Trainer(MLP([2, 2]), SGD(0.1)).fit([], epochs=1, val_batch_size=0),
+     r"Trainer.fit: val_batch_size must lie in \[1, inf\), got 0"),
+    (lambda: MLP([2, 2]).predict(np.zeros((3, 2)), batch_size=0), r"MLP.predict: batch_size must lie in \[1, inf\), got 0"),
+    (lambda: Trainer(MLP([2, 2]), SGD(0.1)).evaluate((np.zeros((3, 2)), [0, 1])),
+     "val x and y must have the same length, got 3 and 2"),
 ])
 def test_bad_arguments(call, match):
     with pytest.raises(ValueError, match=match):
