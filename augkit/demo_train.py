@@ -37,6 +37,7 @@ import numpy as np
 import nn
 
 from . import presets as _presets
+from ._validate import check_int
 from .compose import Compose
 from .data import AugmentedDataset, ImageFolder, Loader
 from .transforms import BoxErase, Shift, Tint
@@ -331,6 +332,8 @@ def train_model(data, *, augment="seed", hidden=DEFAULTS["hidden"], activation=D
         histograms included), ``summary`` (mean dead / saturated fractions of
         the hidden units) and, with ``keep_model``, ``model`` and ``inputs``.
     """
+    epochs = check_int(epochs, "train_model", "epochs", minimum=1)
+    seed = check_int(seed, "train_model", "seed", minimum=0)
     # A diverging run (large weights, too high a rate) is reported through the
     # trainer's FloatingPointError; NumPy's overflow warnings on the way are noise.
     with np.errstate(over="ignore", invalid="ignore"):

@@ -96,6 +96,23 @@ def test_train_model_is_deterministic_and_worker_independent(faces):
         assert 0.0 <= record["val_perturbed_acc"] <= 1.0
 
 
+@pytest.mark.parametrize("kw, match", [
+    (dict(epochs=0), r"train_model: epochs must be an integer >= 1, got 0"),
+    (dict(epochs=1.5), r"train_model: epochs must be an integer, got 1.5"),
+    (dict(seed=-1), r"train_model: seed must be an integer >= 0, got -1"),
+    (dict(seed="a"), r"train_model: seed must be an integer, got 'a'"),
+])
+def test_train_model_checks_epochs_and_seed_first(faces, kw, match, monkeypatch):
+    import augkit.demo_train as demo_train
+
+    def not_before_the_checks(*args, **kwargs):
+        raise AssertionError("work started before epochs and seed were checked")
+
+    monkeypatch.setattr(demo_train, "resolve_augment", not_before_the_checks)
+    with pytest.raises(ValueError, match=match):
+        train_model(faces, hidden=(8,), **kw)
+
+
 def test_augmentation_changes_training(faces):
     kw = dict(epochs=1, hidden=(8,), copies=0, seed=0)
     plain, augmented = train_model(faces, augment="none", **kw), train_model(faces, augment="seed", **kw)
