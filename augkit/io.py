@@ -17,7 +17,9 @@ Examples
 """
 from __future__ import annotations
 
+import errno
 import itertools
+import numbers
 import os
 import shutil
 import stat
@@ -29,6 +31,9 @@ from PIL import Image, ImageOps
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm")
 MODES = ("RGB", "L", "RGBA", None)
 TMP_SUFFIX = ".augkit-tmp"
+# Characters of the final name kept in a temporary name: enough to tell whose it is, short enough
+# that the temporary name of any legal name (up to 255 bytes) is legal too (at most 4 bytes each).
+_TMP_NAME_CHARS = 40
 _ORIENTATION = 0x0112
 
 _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
@@ -71,7 +76,8 @@ def read_image(path, mode="RGB") -> np.ndarray:
     ValueError
         For a bad ``mode``.
     OSError, PIL.UnidentifiedImageError
-        When the file cannot be read or decoded (zero bytes, truncated, not an image).
+        When the file cannot be read or decoded (zero bytes, truncated, not an
+        image; ``IsADirectoryError`` for a folder).
 
     Examples
     --------
@@ -94,9 +100,13 @@ def _decode(path, mode) -> np.ndarray:
     """
     if mode not in MODES:
         raise ValueError(f"read_image: mode must be one of 'RGB', 'L', 'RGBA' or None, got {mode!r}")
-    if isinstance(path, (str, bytes, os.PathLike)) and not stat.S_ISREG(os.stat(path).st_mode):
-        # Opening a FIFO blocks until something writes to it (Ctrl-C and SIGTERM included).
-        raise OSError(f"not a regular file (a FIFO, device or socket): {_name(path)}")
+    if isinstance(path, (str, bytes, os.PathLike)):
+        kind = os.stat(path).st_mode
+        if stat.S_ISDIR(kind):
+            raise IsADirectoryError(errno.EISDIR, "is a directory, not an image file", _name(path))
+        if not stat.S_ISREG(kind):
+            # Opening a FIFO blocks until something writes to it (Ctrl-C and SIGTERM included).
+            raise OSError(f"not a regular file (a FIFO, device or socket): {_name(path)}")
     with Image.open(path) as img:
         img.load()
         if img.getexif().get(_ORIENTATION, 1) != 1:  # exif_transpose copies even when nothing turns
@@ -194,13 +204,17 @@ _tmp_names = itertools.count()  # next() on a count is atomic under the GIL: uni
 def _open_temporary(path: str):
     """Create a new, empty temporary file beside ``path``; returns ``(fd, temporary path)``.
 
-    The name carries the process id and a per-process counter, so threads and
-    processes never share one; ``O_EXCL`` refuses a name already taken (a
-    file left by a killed process whose id came back), and the next number is
-    tried. ``os.open`` applies the umask, so the file gets the permissions a
-    plain ``open()`` would give it.
+    The name is ``.{name}.{pid}-{n}.augkit-tmp``, hidden, ending in
+    :data:`TMP_SUFFIX` (what ``augkit augment`` removes on its next run), with
+    ``name`` cut to its first 40 characters so that a final name near the
+    file system's limit still has a legal temporary name. The process id and
+    a per-process counter make it unique among threads and processes;
+    ``O_EXCL`` refuses a name already taken (a file left by a killed process
+    whose id came back), and the next number is tried. ``os.open`` applies the
+    umask, so the file gets the permissions a plain ``open()`` would give it.
     """
     folder, name = os.path.split(path)
+    name = name[:_TMP_NAME_CHARS]
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
         tmp = os.path.join(folder, f".{name}.{os.getpid()}-{next(_tmp_names)}{TMP_SUFFIX}")
@@ -253,6 +267,12 @@ def write_image(array, path, quality=None) -> Path:
     quality : int or None
         JPEG/WebP quality (1..100); Pillow's default when None.
 
+    Raises
+    ------
+    TypeError, ValueError
+        For an array of another dtype or shape, a ``quality`` outside 1..100,
+        or a path whose extension names no format Pillow writes.
+
     Examples
     --------
     >>> import numpy as np, tempfile, os
@@ -260,13 +280,40 @@ def write_image(array, path, quality=None) -> Path:
     >>> write_image(np.zeros((8, 8), np.uint8), os.path.join(tempfile.mkdtemp(), "a.jpg"), quality=90).name
     'a.jpg'
     """
+    array = _check_writable(array)
+    if quality is not None and (isinstance(quality, bool) or not isinstance(quality, numbers.Integral)):
+        raise TypeError(f"write_image: quality must be an int from 1 to 100 or None, got {quality!r}")
+    if quality is not None and not 1 <= quality <= 100:
+        raise ValueError(f"write_image: quality must be an int from 1 to 100 or None, got {quality!r}")
     path = os.fspath(path)
-    fmt = pillow_format(os.path.splitext(path)[1])
-    img = _to_pil(np.asarray(array), fmt)
+    ext = os.path.splitext(path)[1]
+    if not ext:
+        raise ValueError(f"write_image: path {path!r} has no extension; the format follows it "
+                         "(.png, .jpg, .webp, ...)")
+    fmt = pillow_format(ext)
+    img = _to_pil(array, fmt)
     options = {}
     if quality is not None and fmt in ("JPEG", "WEBP"):
         options["quality"] = int(quality)
     return atomic_write(path, lambda fh: img.save(fh, format=fmt, **options))
+
+
+def _check_writable(array) -> np.ndarray:
+    """``array`` as an ndarray :func:`write_image` can encode, or a ValueError/TypeError saying why not."""
+    if not isinstance(array, np.ndarray):
+        try:
+            array = np.asarray(array)
+        except Exception as exc:
+            raise TypeError(f"write_image: array must be uint8 or float32 image data, got {type(array).__name__} "
+                            f"({exc})") from None
+    if array.dtype not in (np.uint8, np.float32):
+        what = f"a {type(array).__name__}" if array.dtype == object or array.dtype.kind in "US" else array.dtype
+        raise TypeError(f"write_image: array must be uint8 or float32 (0..255 units), got {what}; "
+                        "convert it first, e.g. np.clip(a, 0, 255).astype(np.uint8)")
+    if not (array.ndim == 2 or (array.ndim == 3 and 1 <= array.shape[2] <= 4)) or not array.size:
+        raise ValueError(f"write_image: array must be (H, W) or (H, W, 1|2|3|4) with H, W >= 1, "
+                         f"got shape {array.shape}")
+    return array
 
 
 def copy_file(src, dst) -> Path:

@@ -104,3 +104,54 @@ def test_an_error_creating_the_temporary_file_names_the_output(tmp_path, monkeyp
         write_image(np.zeros((2, 2, 3), np.uint8), tmp_path / "x.png")
     assert info.value.filename == str(tmp_path / "x.png") and TMP_SUFFIX not in str(info.value)
     assert _names(tmp_path) == []
+
+
+def test_a_long_legal_name_is_written_and_its_temporary_name_stays_short(tmp_path, monkeypatch):
+    name = "x" * 240 + "_aug0.png"                    # 249 bytes: legal (NAME_MAX 255)
+    seen = []
+    real_open = os.open
+
+    def record(path, flags, *args):
+        seen.append(os.fspath(path))
+        return real_open(path, flags, *args)
+    monkeypatch.setattr(aio.os, "open", record)
+    write_image(np.zeros((4, 4), np.uint8), tmp_path / name)
+    assert _names(tmp_path) == [name]
+    tmp = os.path.basename(seen[0])
+    assert os.path.dirname(seen[0]) == str(tmp_path)
+    assert tmp.startswith(".xxxx") and tmp.endswith(TMP_SUFFIX) and len(tmp.encode()) <= 100
+    short = []
+    monkeypatch.setattr(aio.os, "open", lambda path, *a: short.append(os.fspath(path)) or real_open(path, *a))
+    wide = "\U0001F600" * 61 + ".png"                  # 248 bytes of UTF-8, 4 to a character
+    write_image(np.zeros((4, 4), np.uint8), tmp_path / wide)
+    assert (tmp_path / wide).is_file() and len(os.path.basename(short[0]).encode()) < 255
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.zeros((4, 4), np.int64), r"array must be uint8 or float32.*got int64"),
+    (np.zeros((4, 4)), r"array must be uint8 or float32.*got float64"),
+    (np.zeros((4, 4, 5), np.uint8), r"array must be .*\(H, W, 1\|2\|3\|4\).*got shape \(4, 4, 5\)"),
+    (np.zeros((1, 4, 4, 3), np.uint8), r"array must be .*got shape \(1, 4, 4, 3\)"),
+    (np.zeros((0, 4), np.uint8), r"array must be .*got shape \(0, 4\)"),
+    ("not an image", r"array must be uint8 or float32"),
+])
+def test_write_image_checks_the_array_up_front(tmp_path, array, message):
+    with pytest.raises((TypeError, ValueError), match="write_image: " + message):
+        write_image(array, tmp_path / "x.png")
+    assert _names(tmp_path) == []
+
+
+@pytest.mark.parametrize("quality, error", [(0, ValueError), (500, ValueError), (101, ValueError),
+                                            ("high", TypeError), (True, TypeError), (90.5, TypeError)])
+def test_write_image_checks_quality(tmp_path, quality, error):
+    with pytest.raises(error, match=rf"write_image: quality must be an int from 1 to 100 or None, got {quality!r}"):
+        write_image(np.zeros((4, 4, 3), np.uint8), tmp_path / "x.jpg", quality=quality)
+    assert _names(tmp_path) == []
+    assert write_image(np.zeros((4, 4, 3), np.uint8), tmp_path / "y.jpg", quality=np.int64(100)).is_file()
+
+
+def test_reading_a_folder_says_it_is_a_directory(tmp_path):
+    (tmp_path / "d.png").mkdir()
+    with pytest.raises(IsADirectoryError, match="is a directory") as info:
+        read_image(tmp_path / "d.png")
+    assert "FIFO" not in str(info.value) and str(tmp_path / "d.png") in str(info.value)
