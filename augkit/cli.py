@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import functools
 import hashlib
 import importlib
@@ -104,12 +105,14 @@ def _source_key(rel: str) -> int:
 
 
 def _scan(src: Path, dst: Path):
-    """Image files under ``src`` (sorted relative POSIX paths), the number of other files, unreadable folders.
+    """Image files under ``src`` (sorted relative POSIX paths), the number of other files, unreadable
+    folders, and ``{real path: path under src}`` of every folder the scan went through.
 
     Linked folders are followed (not ``dst``, not loops: see :func:`augkit.io.walk_folder`);
     a folder that cannot be listed is ``(relative path + "/", reason)``.
     """
     images, others, unlisted = [], 0, []
+    folders = {}
     top = os.path.normpath(os.fspath(src))
 
     def relative(path):
@@ -118,15 +121,45 @@ def _scan(src: Path, dst: Path):
 
     def cannot_list(exc):
         unlisted.append((relative(exc.filename), f"cannot list folder: {exc.strerror or exc}"))
+        folders.setdefault(os.path.realpath(exc.filename), exc.filename)
 
     for dirpath, filenames in walk_folder(top, skip=dst, onerror=cannot_list):
+        folders.setdefault(os.path.realpath(dirpath), dirpath)
         prefix = relative(dirpath)
         for name in filenames:
             if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS:
                 images.append(prefix + name)
             else:
                 others += 1
-    return sorted(images), others, sorted(unlisted)
+    return sorted(images), others, sorted(unlisted), folders
+
+
+def _src_folder_above(path, src_folders):
+    """The folder of SRC's scan (as a path under SRC) that holds the real path of ``path``, or None."""
+    real = Path(os.path.realpath(path))
+    for folder in (real, *real.parents):
+        if str(folder) in src_folders:
+            return src_folders[str(folder)]
+    return None
+
+
+def _check_outputs_outside_src(dst: Path, out_folders, src_folders):
+    """Refuse, before anything is written, a DST or output folder that leads into SRC through a link.
+
+    ``_check_folders`` compares the paths as given; links can still lead a
+    DST into a folder that SRC's scan reads (DST inside a folder SRC links
+    to), or an output folder into SRC (DST/cls a link to SRC/cls).
+    """
+    inside = _src_folder_above(dst, src_folders)
+    if inside is not None:
+        raise UsageError(f"DST {str(dst)!r} is inside {inside!r}, a folder SRC reads (through a link); choose a "
+                         "folder outside SRC and the folders it links to (SRC is never written to)")
+    for folder in out_folders:
+        target = dst / folder
+        inside = _src_folder_above(target, src_folders)
+        if inside is not None:
+            raise UsageError(f"DST folder {str(target)!r} leads into SRC ({inside!r}) through a link; remove the "
+                             "link or choose another DST (SRC is never written to)")
 
 
 def _outputs(rel, copies, fmt, include_original):
@@ -145,6 +178,8 @@ def _failure_reason(path: Path, exc: Exception) -> str:
         info = path.stat()
     except OSError as stat_exc:
         return f"cannot read: {stat_exc.strerror or stat_exc}"
+    if stat.S_ISDIR(info.st_mode):
+        return "is a directory, not an image file"
     if not stat.S_ISREG(info.st_mode):
         return "not a regular file (a FIFO, device or socket)"
     if info.st_size == 0:
@@ -157,12 +192,21 @@ def _failure_reason(path: Path, exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
+def _resolve(path: Path, label: str) -> Path:
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:  # RuntimeError: a symbolic link loop (Python < 3.13)
+        reason = "a symbolic link loop" if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == \
+            errno.ELOOP else (getattr(exc, "strerror", None) or str(exc))
+        raise UsageError(f"{label} {str(path)!r} cannot be resolved ({reason}); choose another folder") from None
+
+
 def _check_folders(src: Path, dst: Path):
+    rsrc, rdst = _resolve(src, "SRC"), _resolve(dst, "DST")
     if not src.exists():
         raise UsageError(f"SRC {str(src)!r} does not exist")
     if not src.is_dir():
         raise UsageError(f"SRC {str(src)!r} is not a folder (augment takes a folder of images)")
-    rsrc, rdst = src.resolve(), dst.resolve()
     if rdst == rsrc:
         raise UsageError(f"DST {str(dst)!r} is SRC; choose a folder outside SRC (SRC is never written to)")
     if rsrc in rdst.parents:
@@ -262,7 +306,7 @@ def _cmd_augment(args) -> int:
         raise UsageError(f"DST {str(dst)!r} is not empty and holds no {RUN_FILE} (not an augkit output folder); "
                          "choose a new or empty folder, or add --overwrite to write into it anyway")
 
-    sources, ignored, unlisted = _scan(src, dst)
+    sources, ignored, unlisted, src_folders = _scan(src, dst)
     if not sources and not unlisted:
         print(f"augkit augment: no images under {str(src)!r} (files ending in "
               f"{', '.join(IMAGE_EXTENSIONS)}; hidden files are skipped)", file=sys.stderr)
@@ -289,6 +333,9 @@ def _cmd_augment(args) -> int:
         else:
             skipped += 1
 
+    out_folders = sorted({posixpath.dirname(o) for _, _, todo in jobs for _, o in todo} | {""})
+    _check_outputs_outside_src(dst, out_folders, src_folders)
+
     if args.dry_run:
         for rel, reason in unlisted:
             print(f"augkit augment: cannot read {rel}: {reason}", file=sys.stderr)
@@ -301,7 +348,7 @@ def _cmd_augment(args) -> int:
         return 0
 
     try:
-        for folder in sorted({posixpath.dirname(o) for _, _, todo in jobs for _, o in todo} | {""}):
+        for folder in out_folders:
             (dst / folder).mkdir(parents=True, exist_ok=True)
         for stale in dst.rglob(f"*{TMP_SUFFIX}"):  # left by a killed run; ours by name, never a user's file
             stale.unlink()

@@ -293,3 +293,39 @@ def test_python_dash_m_entry_point():
                             env={**os.environ, "COLUMNS": "100"})
     assert result.returncode == 0 and "--include-original" in result.stdout
 
+
+
+def test_refuses_a_dst_inside_a_folder_src_reads_through_a_link(src, tmp_path, capsys):
+    elsewhere = tmp_path / "elsewhere" / "linked"
+    elsewhere.mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(elsewhere / "b.png")
+    os.symlink(elsewhere, src / "linked")                 # SRC/linked is part of SRC's scan
+    before = checksums(elsewhere)
+    dst = elsewhere / "out"                               # ... so DST would land under SRC/linked/out
+    for extra in ([], ["--dry-run"]):
+        assert main(["augment", str(src), str(dst), "-q", *extra]) == 2
+        err = capsys.readouterr().err
+        assert f"DST {str(dst)!r}" in err and "linked" in err and "Traceback" not in err, err
+        assert len(err.strip().splitlines()) == 1
+    assert not dst.exists() and checksums(elsewhere) == before
+
+
+def test_refuses_output_folders_that_lead_into_src_through_a_link(src, tmp_path, capsys):
+    before = checksums(src)
+    for linked in ("cats", "dogs"):                       # dogs: the output folder dogs/deep is under the link
+        dst = tmp_path / f"out_{linked}"
+        dst.mkdir()
+        os.symlink(src / linked, dst / linked)
+        assert main(["augment", str(src), str(dst), "-q", "--overwrite"]) == 2
+        err = capsys.readouterr().err
+        assert str(dst / linked) in err and "SRC" in err and "Traceback" not in err, err
+        assert checksums(src) == before
+        assert sorted(p.name for p in dst.iterdir()) == [linked]   # nothing written, not even the run file
+
+
+def test_a_dst_that_is_a_symlink_loop_is_a_usage_error(src, tmp_path, capsys):
+    loop = tmp_path / "loop"
+    os.symlink(loop, loop)
+    assert main(["augment", str(src), str(loop), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"DST {str(loop)!r}" in err and "loop" in err and "Traceback" not in err, err
