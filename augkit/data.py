@@ -336,6 +336,8 @@ def collate(items):
     stacked array; dicts give a dict of stacked arrays (fields whose values
     differ in shape, such as boxes, stay lists).
     """
+    if not len(items):
+        raise ValueError("collate: items must be a non-empty list of items (a batch of at least one), got none")
     first = items[0]
     if isinstance(first, tuple) and len(first) == 2:
         return _stack([x for x, _ in items], "images"), np.asarray([y for _, y in items])

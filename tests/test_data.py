@@ -581,3 +581,8 @@ def test_image_folder_extensions_and_index_errors_name_the_argument(folder):
     with pytest.raises(TypeError, match="ImageFolder: index must be an int, got str"):
         ds["a"]
     assert ds[-1][1] == ds[len(ds) - 1][1] and ds[np.int64(0)][0].shape == ds[0][0].shape
+
+
+def test_collate_of_nothing_says_so():
+    with pytest.raises(ValueError, match="collate: items must be a non-empty list"):
+        collate([])
