@@ -256,7 +256,16 @@ def _augment(args):
     return args.augment
 
 
+def _shown(path):
+    """``path`` relative to the working folder when it lies inside it (as a user would type it)."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        return path
+
+
 def _describe(root, data, settings, augment):
+    root = _shown(root)
     shape = data.images.shape[1:]
     kind = "gray" if len(shape) == 2 else f"{shape[2]}-channel"
     counts = np.bincount(data.labels, minlength=len(data.classes))

@@ -120,12 +120,14 @@ def test_augmentation_changes_training(faces):
     assert plain["history"][0]["loss"] != augmented["history"][0]["loss"]
 
 
-def test_cli_train_writes_history_weights_and_plots(tmp_path, capsys):
+def test_cli_train_writes_history_weights_and_plots(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "run"
     before = checksums(sample_path("faces"))
     assert main(["train", *TINY, "--seed", "2", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "result: train accuracy" in text and "on perturbed copies" in text
+    assert f"gray from {sample_path('faces')} (face" in text   # outside the working folder: as it is
     assert {p.name for p in out.iterdir()} == {"history.json", "history.csv", "model.npz", "learning_curves.png",
                                                "activations.png"}
     report = json.loads((out / "history.json").read_text())
@@ -144,6 +146,12 @@ def test_cli_train_writes_history_weights_and_plots(tmp_path, capsys):
     assert main(["train", *TINY, "--seed", "2", "--out", str(again)]) == 0
     second = json.loads((again / "history.json").read_text())
     assert _numbers(second["history"]) == _numbers(report["history"])
+
+
+def test_cli_train_shows_a_data_folder_inside_the_working_folder_as_typed(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(sample_path("faces").parent.parent)
+    assert main(["train", *TINY, "--out", str(tmp_path / "run")]) == 0
+    assert "gray from samples/faces (face 100, not_face 100)" in capsys.readouterr().out
 
 
 def test_cli_train_on_any_folder_never_writes_into_it(folder, tmp_path, capsys):
