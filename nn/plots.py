@@ -2,6 +2,10 @@
 function is called (``pip install augkit[plot]``)."""
 from __future__ import annotations
 
+import os
+
+from ._io import atomic_write
+
 __all__ = ["plot_activation_histograms", "plot_init_study", "save_figure"]
 
 
@@ -15,13 +19,26 @@ def _pyplot():
     return plt
 
 
+def _write_figure(fig, path, dpi):
+    """``fig.savefig(path, dpi=dpi)``, written atomically (the format from ``path``'s suffix,
+    PNG without one, as matplotlib does)."""
+    if hasattr(path, "write"):
+        fig.savefig(path, dpi=dpi)
+        return
+    suffix = os.path.splitext(os.fspath(path))[1][1:].lower()
+    atomic_write(path, lambda fh: fig.savefig(fh, dpi=dpi, format=suffix or None))
+
+
 def save_figure(fig, path, title=None, dpi=100) -> str:
-    """Title (optional), tight layout, write ``fig`` to ``path`` as PNG, close it; returns the path."""
+    """Title (optional), tight layout, write ``fig`` to ``path`` as PNG (atomically), close it;
+    returns the path."""
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
-    _pyplot().close(fig)
+    try:
+        _write_figure(fig, path, dpi)
+    finally:
+        _pyplot().close(fig)
     return str(path)
 
 
@@ -84,6 +101,8 @@ def plot_init_study(study, path) -> str:
     # tight_layout on a grid this size costs seconds; fixed margins look the same.
     fig.subplots_adjust(left=0.06, right=0.99, bottom=0.04, top=1 - 0.9 / fig.get_figheight(),
                         hspace=0.9, wspace=0.15)
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    try:
+        _write_figure(fig, path, 80)
+    finally:
+        plt.close(fig)
     return str(path)

@@ -190,6 +190,46 @@ def test_interrupted_save_keeps_the_previous_file(tmp_path, monkeypatch, make):
     make(1).load(path)
 
 
+def test_a_long_legal_name_is_saved(tmp_path):
+    # The temporary name beside the target stays short, so any name the file system takes works.
+    for stem in ("w" * 240, "\U0001F600" * 61):   # 244 bytes, 248 bytes with the suffix
+        MLP([3, 4, 2], rng=0).save(tmp_path / f"{stem}.npz")
+        MLP([3, 4, 2], rng=1).load(tmp_path / f"{stem}.npz")
+    assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_interrupted_plot_keeps_the_previous_file(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from nn import plots
+    import matplotlib.figure
+    path = tmp_path / "h.png"
+    study = {"runs": [{"init": "xavier", "activation": "tanh",
+                       "layers": [{"hist": np.ones(4), "edges": np.arange(5.0), "mean": 0.0, "std": 1.0}]}],
+             "depth": 1, "width": 4, "n": 8, "seed": 0}
+    plots.plot_init_study(study, path)
+    before = path.read_bytes()
+    assert before.startswith(b"\x89PNG")
+    savefig = matplotlib.figure.Figure.savefig
+
+    def interrupted(self, fname, **kwargs):   # a full disk halfway through the PNG
+        savefig(self, fname, **kwargs)
+        if hasattr(fname, "truncate"):
+            fname.truncate(100)
+        else:
+            with open(fname, "r+b") as fh:
+                fh.truncate(100)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", interrupted)
+    with pytest.raises(OSError, match="No space left"):
+        plots.plot_init_study(study, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["h.png"], "no temporary file may be left"
+    plots.plot_init_study(study, tmp_path / "noext")   # no suffix: PNG, under the name given
+    assert (tmp_path / "noext").read_bytes().startswith(b"\x89PNG")
+
+
 def test_save_names_files_like_numpy_savez(tmp_path):
     net = MLP([3, 4, 2], rng=0)
     net.save(tmp_path / "a")          # np.savez appends .npz to a name without it ...
