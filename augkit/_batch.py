@@ -253,9 +253,10 @@ def _render_batch(plans, stack, out):
     else:
         steps = max(len(p.colour or []) for p in plans)
         scales = np.ones((n, steps, c), np.float32)
-        offsets = np.zeros((n, steps, c), np.float32)
+        offsets = np.full((n, steps, c), -0.0, np.float32)
         for i, pl in enumerate(plans):
-            # Missing steps are identities (x * 1 + 0), exact in float32.
+            # Missing steps are identities, x * 1 + (-0.0): exact in float32 for every value, -0.0
+            # included (x + 0.0 would turn it into +0.0). Only a signalling NaN comes out quiet.
             for j, (s, o) in enumerate(pl.colour or []):
                 scales[i, j], offsets[i, j] = s, o
         if not _launch(k._render_f32_batch, out, stack, out, geo, scales, offsets, fill, boxes, nbox, boxcols):

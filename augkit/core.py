@@ -80,8 +80,11 @@ def resolve_rng(rng, fallback=None):
 def _seed_tuple(rng):
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         return (int(rng),)
-    if isinstance(rng, (list, tuple, np.ndarray)):
-        return tuple(int(v) for v in np.asarray(rng).ravel())
+    if isinstance(rng, (list, tuple)):
+        # Item by item: np.asarray would turn (0, 2**64 - 1) into float64, 2**64 - 1 into 2**64.
+        return tuple(int(v) for v in rng)
+    if isinstance(rng, np.ndarray):
+        return tuple(int(v) for v in rng.ravel())
     return None
 
 
@@ -332,7 +335,10 @@ class Transform:
         before = _bbox.area(boxes)
         boxes, rows = _bbox.boxes_through(ops, boxes)
         if self.min_visibility > 0 and len(boxes):
-            boxes = boxes[_bbox.area(boxes) >= self.min_visibility * before[rows]]
+            # A relative tolerance of 1e-9: areas recomputed after a move (x -> W - x, x + d) may
+            # come out a few ulp smaller, and a box at the threshold (or wholly visible with
+            # min_visibility=1) must stay.
+            boxes = boxes[_bbox.area(boxes) * (1 + 1e-9) >= self.min_visibility * before[rows]]
         return _bbox.from_pascal(boxes, fmt, out_hw[0], out_hw[1])
 
     # ------------------------------------------------------- batches

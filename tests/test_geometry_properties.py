@@ -86,6 +86,22 @@ def test_min_visibility_drops_mostly_hidden_boxes():
     assert loose.tolist() == [[0, 0, 2, 10, 0], [7, 0, 12, 5, 1]]
 
 
+def test_min_visibility_keeps_wholly_visible_and_threshold_boxes():
+    # Moved boxes' areas are recomputed in float64 and may come out a few ulp smaller.
+    img = np.zeros((20, 20), np.uint8)
+    rng = np.random.default_rng(0)
+    x0 = rng.uniform(0, 15, 200)
+    boxes = np.stack([x0, np.ones(200), x0 + rng.uniform(0.1, 5, 200), np.full(200, 2.0)], axis=1)
+    for t in (A.HorizontalFlip(p=1), A.Shift(dx=(0.15, 0.15), dy=0, p=1)):
+        kept = A.Compose([t], min_visibility=1.0)(image=img, bboxes=boxes[boxes[:, 2] <= 17])["bboxes"]
+        assert len(kept) == (boxes[:, 2] <= 17).sum()
+    assert A.Compose([A.HorizontalFlip(p=1)], min_visibility=1.0)(image=img, bboxes=[[0.1, 1, 0.3, 2]])[
+        "bboxes"].tolist() == [[19.7, 1.0, 19.9, 2.0]]
+    # Exactly at the threshold: half of the box stays visible.
+    half = A.Compose([A.Shift(dx=(-5, -5), dy=0, unit="px", p=1)], min_visibility=0.5)
+    assert half(image=img, bboxes=[[0, 0, 10, 10]])["bboxes"].tolist() == [[0, 0, 5, 10]]
+
+
 def test_keypoints_leaving_the_image_are_dropped_and_extra_columns_kept():
     img = np.zeros((10, 10), np.uint8)
     out = A.Shift(dx=(3, 3), dy=0, unit="px", p=1)(image=img, keypoints=[[1, 1, 7], [8, 2, 9]])

@@ -358,6 +358,31 @@ def test_changed_settings_reach_the_compiled_pipeline():
     assert tree(image=img, rng=0, record=True)["params"][0]["params"] == {"dx": 1, "dy": 0}
 
 
+def test_batch_seeds_of_any_size_are_the_single_calls_seeds():
+    # np.asarray((0, 2**64 - 1)) is float64: the batch must not read its seed through it.
+    imgs = np.stack([make_image(h=6, w=7, seed=s) for s in range(3)])
+    pipe = A.Tint(shift=20, p=1)
+    for seed in ((0, 2 ** 64 - 1), [2 ** 63, 5], (2 ** 64 - 1,), (1, 2 ** 70, 3)):
+        out = pipe.batch(imgs, rng=seed)["image"]
+        for i in range(3):
+            assert np.array_equal(out[i], pipe(image=imgs[i], rng=(*seed, i))["image"]), (seed, i)
+            assert np.array_equal(out[i], pipe(image=imgs[i], rng=np.random.default_rng([*seed, i]))["image"])
+
+
+def test_float_batch_keeps_every_bit_of_samples_it_does_not_tint():
+    # A batch pads samples with fewer colour steps with identity steps; -0.0 must stay -0.0.
+    imgs = np.stack([np.array([[[-0.0, 0.0, -0.0]]], np.float32)] * 8)
+    pipe = A.Compose([A.Tint(shift=(0.5, 0.5), p=0.5), A.HorizontalFlip(p=0.5)])
+    out = pipe.batch(imgs, rng=3, record=True)
+    tinted = [rec[0] is not None for rec in out["params"]]
+    assert any(tinted) and not all(tinted)
+    for i in range(8):
+        single = pipe(image=imgs[i], rng=(3, i))["image"]
+        assert np.array_equal(np.signbit(out["image"][i]), np.signbit(single))
+        if not tinted[i]:
+            assert np.signbit(out["image"][i]).tolist() == [[[True, False, True]]]
+
+
 def test_every_changed_setting_is_seen_on_every_path_and_in_what_is_saved():
     """Values derived from settings (a fill, BoxErase's ratio, OneOf's weights) are read when
     used: a change after the first call reaches the compiled call, the general path (with a
