@@ -29,7 +29,12 @@ import os
 
 
 def load_without_refresh(namespace):
-    """Make each cached numba dispatcher in ``namespace`` load without the refresh; returns how many."""
+    """Make each cached numba dispatcher in ``namespace`` load without the refresh; returns how many.
+
+    First, when a dispatcher's source file lies in an installed package (see
+    :func:`keep_cache_out_of_installed_packages`), its cache moves to a folder of the user's.
+    """
+    keep_cache_out_of_installed_packages(namespace)
     if os.environ.get("AUGKIT_NUMBA_REFRESH", "") not in ("", "0"):
         return 0
     try:
@@ -58,3 +63,51 @@ def _loader(cache, rtsys):
             return cache._load_overload(sig, target_context)
         return None  # an I/O error was swallowed: numba compiles instead (and refreshes then)
     return load_overload
+
+
+def _installed(path) -> bool:
+    """True when ``path`` lies in an installed package folder (``site-packages``, ``dist-packages``)."""
+    return any(part in ("site-packages", "dist-packages") for part in os.path.realpath(path).split(os.sep))
+
+
+def cache_folder() -> str:
+    """Where augkit keeps numba's compiled code when it is installed: ``augkit/numba`` in the
+    user's cache folder (``$XDG_CACHE_HOME`` or ``~/.cache`` on Linux)."""
+    from numba.misc.appdirs import user_cache_dir
+    return os.path.join(user_cache_dir("augkit", appauthor=False), "numba")
+
+
+def keep_cache_out_of_installed_packages(namespace):
+    """Give each cached dispatcher in ``namespace`` whose source file lies in an installed
+    package an on-disk cache in :func:`cache_folder` instead of the package's ``__pycache__``.
+
+    numba writes its cache beside the source when it can. In ``site-packages`` those files
+    belong to no installed distribution: ``pip uninstall`` (which ``pip install -e`` runs over a
+    regular install) leaves them behind, in an ``augkit`` folder without ``__init__.py``
+    that Python then imports as an empty namespace package, hiding the editable install
+    (``augkit`` and ``pytest`` failed with "module 'augkit' has no attribute ..."). Source
+    checkouts (editable installs, a clone on ``sys.path``) keep the cache beside the source.
+    A ``NUMBA_CACHE_DIR`` the user set applies as it always does, and when the user's folder
+    cannot be written numba falls back to its usual places. Returns how many moved.
+    """
+    try:
+        from numba.core import config
+        from numba.core.caching import FunctionCache
+        from numba.core.dispatcher import Dispatcher
+    except ImportError:  # pragma: no cover - a numba laid out differently
+        return 0
+    saved = getattr(config, "CACHE_DIR", None)
+    if saved is None or saved:
+        return 0   # NUMBA_CACHE_DIR is set: numba already keeps every cache there
+    moved = [obj for obj in list(namespace.values())
+             if isinstance(obj, Dispatcher) and type(getattr(obj, "_cache", None)) is FunctionCache
+             and _installed(obj.py_func.__code__.co_filename)]
+    if not moved:
+        return 0
+    config.CACHE_DIR = cache_folder()
+    try:
+        for obj in moved:
+            obj._cache = FunctionCache(obj.py_func)   # its locator is chosen now: the user's folder
+    finally:
+        config.CACHE_DIR = saved
+    return len(moved)
