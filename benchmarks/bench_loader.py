@@ -3,9 +3,18 @@
 The demo's training loop (``augkit train``): an :class:`augkit.data.Loader`
 over an :class:`augkit.data.AugmentedDataset` feeds :class:`nn.Trainer`,
 which records per epoch ``time`` (the training pass, waiting included) and
-``data_time`` (seconds blocked in ``next(batches)``). Reported: the median over
-epochs of ``data_time / time`` and of the epoch time (rounds alternate the worker counts), for 0, 1 and 2 loader
-threads, in four settings:
+``data_time`` (seconds blocked in ``next(batches)``). Reported, as medians over
+epochs: the epoch time (the headline: what a training run takes), the same against
+the first worker count with no augmentation, the fraction ``data_time / time``,
+the data wait and the training time without it (``time - data_time``), for 0, 1
+and 2 loader threads, in four settings. Every round runs every cell, with and
+without augmentation, so machine noise hits them alike.
+
+The waiting fraction alone can mislead: with loader threads on 2 cores, the
+threads compete with the training step for the cores, so waiting can drop
+because training got slower (measured: the training time without waiting rose
+2.4-2.5x with 1 or 2 threads against 0). Compare epoch times first.
+The settings:
 
 - ``demo``: the shipped faces (25x25 gray, decoded once into memory), preset
   "seed" (shift + tint + box erase), MLP 625-64-2, batch 16 -- exactly what
@@ -106,20 +115,24 @@ def main(argv=None):
     print(f"# {platform.processor() or platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, "
           f"Python {platform.python_version()}, NumPy {np.__version__}; median over {args.rounds} rounds x "
           f"{args.epochs} epochs; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
-    header = ["setting", "augment", "workers", "waiting for data", "epoch (s)", "data wait (s)"]
+    header = ["setting", "augment", "workers", "epoch (s)", "epoch vs 0 workers, no augmentation",
+              "waiting for data", "data wait (s)", "training (s)"]
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header) if args.markdown else "  ".join(header))
     for name, items, augment, sizes, batch in (settings[k] for k in args.settings):
-        for aug in ("none", augment):
-            cells = {w: [] for w in args.workers}
-            for _ in range(args.rounds):
+        cells = {(aug, w): [] for aug in ("none", augment) for w in args.workers}
+        for _ in range(args.rounds):   # every round runs every cell: augmentation and its peer interleaved
+            for aug in ("none", augment):
                 for workers in args.workers:
-                    cells[workers] += _run(items, aug, sizes, batch, workers, args.epochs)
-            for workers, records in cells.items():
-                frac = statistics.median(r["data_time"] / r["time"] for r in records)
-                epoch_s = statistics.median(r["time"] for r in records)
-                wait_s = statistics.median(r["data_time"] for r in records)
-                row = [name, aug, str(workers), f"{frac:.1%}", f"{epoch_s:.3f}", f"{wait_s:.3f}"]
-                print("| " + " | ".join(row) + " |" if args.markdown else "  ".join(row), flush=True)
+                    cells[aug, workers] += _run(items, aug, sizes, batch, workers, args.epochs)
+        base = statistics.median(r["time"] for r in cells["none", args.workers[0]])
+        for (aug, workers), records in cells.items():
+            frac = statistics.median(r["data_time"] / r["time"] for r in records)
+            epoch_s = statistics.median(r["time"] for r in records)
+            wait_s = statistics.median(r["data_time"] for r in records)
+            train_s = statistics.median(r["time"] - r["data_time"] for r in records)
+            row = [name, aug, str(workers), f"{epoch_s:.3f}", f"{epoch_s / base:.2f}×", f"{frac:.1%}",
+                   f"{wait_s:.3f}", f"{train_s:.3f}"]
+            print("| " + " | ".join(row) + " |" if args.markdown else "  ".join(row), flush=True)
     return 0
 
 
