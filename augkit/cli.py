@@ -3,7 +3,7 @@
 Every subcommand is an argparse sub-parser whose ``func(args) -> int`` does
 the work. Expected failures raise :class:`UsageError`, which :func:`main`
 prints as one line and turns into exit status 2; argparse reports bad options
-the same way. A module ``augkit/demo.py``, when present, adds its commands
+with status 2 too (its usage lines, then one error line naming the option). A module ``augkit/demo.py``, when present, adds its commands
 through ``demo.add_commands(subparsers)`` using the same convention.
 
 Examples

@@ -257,11 +257,16 @@ def _augment(args):
 
 
 def _shown(path):
-    """``path`` relative to the working folder when it lies inside it (as a user would type it)."""
-    try:
-        return Path(path).resolve().relative_to(Path.cwd().resolve())
-    except (ValueError, OSError):
-        return path
+    """``path`` as a user would type it: ``samples/...`` for the samples shipped with augkit (wherever
+    it is installed), relative to the working folder when it lies inside it, else as given."""
+    from .data import sample_path
+    for base, name in ((sample_path("faces").parent, "samples"), (Path.cwd(), None)):
+        try:
+            rel = Path(path).resolve().relative_to(base.resolve())
+        except (ValueError, OSError):
+            continue
+        return Path(name, rel) if name else rel
+    return path
 
 
 def _describe(root, data, settings, augment):
@@ -474,8 +479,10 @@ def _cmd_init_study(args) -> int:
     study = init_study(depth=args.depth, width=args.width, n=args.n, inits=args.inits,
                        activations=args.activations, seed=args.seed)
     elapsed = time.perf_counter() - start
+    # With --markdown only the table goes to stdout (`> table.md` gives a Markdown file); the rest to stderr.
+    notes = sys.stderr if args.markdown else sys.stdout
     print(f"augkit init-study: {args.depth} layers x {args.width} units, no bias, {args.n} N(0, 1) inputs, "
-          f"seed {args.seed} ({elapsed:.1f} s). Per-layer {args.stat} of the activations:")
+          f"seed {args.seed} ({elapsed:.1f} s). Per-layer {args.stat} of the activations:", file=notes)
     print(format_std_table(study, stat=args.stat, fmt="markdown" if args.markdown else "text"))
     lines = []
     for r in study["runs"]:
@@ -487,7 +494,7 @@ def _cmd_init_study(args) -> int:
             extra.append(f"{last['frac_zero']:.0%} zero")
         lines.append(f"  {r['init']:<15} {r['activation']:<10} layer {args.depth}: std {last['std']:.2g}"
                      + (f", {', '.join(extra)}" if extra else ""))
-    print("last layer:\n" + "\n".join(lines))
+    print("last layer:\n" + "\n".join(lines), file=notes)
     if args.json:
         try:
             Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -496,7 +503,7 @@ def _cmd_init_study(args) -> int:
             raise UsageError(f"--json {args.json}: cannot write ({exc.strerror or exc}); "
                              "give a path in a folder you can write to") from None
     if _pyplot() is None:
-        print(PLOT_MISSING)
+        print(PLOT_MISSING, file=notes)
         return 0
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -504,7 +511,7 @@ def _cmd_init_study(args) -> int:
     except OSError as exc:
         raise UsageError(f"-o {args.output}: cannot write ({exc.strerror or exc}); "
                          "give a path in a folder you can write to") from None
-    print(f"wrote {out}")
+    print(f"wrote {out}", file=notes)
     return 0
 
 
@@ -579,7 +586,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--seed", type=_int_at_least(0), default=0, metavar="S", help="random seed (0)")
     p.add_argument("--stat", choices=["std", "mean", "frac_saturated", "frac_zero", "frac_dead"], default="std",
                    help="statistic in the table (std)")
-    p.add_argument("--markdown", action="store_true", help="print the table as markdown")
+    p.add_argument("--markdown", action="store_true",
+                   help="print the table as Markdown, alone on stdout (the other lines go to stderr)")
     p.add_argument("-o", "--output", default="init_study.png", metavar="PATH",
                    help="histogram grid PNG (init_study.png)")
     p.add_argument("--json", metavar="PATH", help="also write the full study (per-layer stats, histograms) as JSON")
