@@ -86,12 +86,14 @@ def _check_fills(t, channels, dtype):
     """Check the fill of every built-in in ``t``'s tree against this image, as a
     :class:`Program` does for its own: a bad fill fails on every call of any
     pipeline, not only when the transform runs and uncovers something."""
+    from .compose import _Container
     from .transforms import _Builtin
     if isinstance(t, _Builtin):
         _plan._fill_vector(t.program_fill, channels, dtype, type(t).__name__, "fill")
-    for child in getattr(t, "transforms", None) or ():
-        if isinstance(child, _core.Transform):
-            _check_fills(child, channels, dtype)
+    if isinstance(t, _Container):   # not a user transform's own attribute of that name
+        for child in t.transforms:
+            if isinstance(child, _core.Transform):
+                _check_fills(child, channels, dtype)
 
 
 def _cfg_row(t):

@@ -186,8 +186,13 @@ def check_fill(fill, owner: str, name: str = "fill", allow_random: bool = False)
         if not items or not all(isinstance(x, numbers.Real) and not isinstance(x, bool) and np.isfinite(x)
                                 for x in items):
             raise ValueError(f"{owner}: {name} must be {allowed}, got {_short(fill)}")
-    # Images are uint8 or float32: a fill beyond float32's range would turn into infinity.
-    if not all(abs(float(x)) <= F32_MAX for x in items):
+    # Images are uint8 or float32: a fill beyond float32's range would turn into infinity. (Masks
+    # may be float64: their fills are checked against the mask's dtype when used, mask_fill_vector.)
+    if name == "fill_mask" and any(isinstance(x, numbers.Integral) and abs(x) > 2 ** 53 for x in items):
+        # Kept as float64, exact for whole numbers up to 2**53 only: a larger integer would round.
+        raise ValueError(f"{owner}: {name} integers must lie within +-2**53 (9007199254740992), "
+                         f"got {_short(fill)}")
+    if name != "fill_mask" and not all(abs(float(x)) <= F32_MAX for x in items):
         raise ValueError(f"{owner}: {name} values must lie within float32's range (about +-3.4e38), "
                          f"got {_short(fill)}")
     return float(fill) if scalar else tuple(float(x) for x in items)
@@ -219,6 +224,9 @@ def mask_fill_vector(fill, channels: int, dtype, owner: str, name: str = "fill_m
     dtype = np.dtype(dtype)
     if dtype.kind in "biu":
         lo, hi = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+        # Fills arrive as float64, exact for whole numbers up to 2**53 only: beyond that (int64,
+        # uint64 masks) a value would round, or wrap when cast.
+        lo, hi = max(lo, -2 ** 53), min(hi, 2 ** 53)
         if np.any(values < lo) or np.any(values > hi) or np.any(values != np.round(values)):
             raise ValueError(f"{owner}: {name} for a {dtype} mask must hold whole numbers in {lo}..{hi}, "
                              f"got {tuple(values.tolist())}")

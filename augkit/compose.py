@@ -124,20 +124,23 @@ class OneOf(_Container):
 
     def __init__(self, transforms, p=0.5):
         super().__init__(transforms, p)
-        self._weights()
+        self._probabilities()
 
-    def _weights(self):
-        """The children's ``p`` as probabilities, read when used: setting a child's ``p`` is seen."""
+    def _probabilities(self):
+        """The children's ``p`` as probabilities, read when used: setting a child's ``p`` is seen.
+
+        (Not ``_weights``: a OneOf pickled by an earlier augkit holds an array by that name.)
+        """
         weights = np.array([t.p for t in self.transforms], dtype=np.float64)
-        if len(weights) == 0 or not weights.sum() > 0:
-            raise ValueError("OneOf: needs at least one child with p > 0 (children's p are the weights), "
-                             f"got {[t.p for t in self.transforms]}")
+        if len(weights) == 0 or not np.all(np.isfinite(weights) & (weights >= 0)) or not weights.sum() > 0:
+            raise ValueError("OneOf: needs at least one child with p > 0 and none below 0 (children's p are the "
+                             f"weights), got {[t.p for t in self.transforms]}")
         return weights / weights.sum()
 
     def _sample(self, rng, shape, steps, force=False):
         if not force and self.p < 1.0 and (self.p == 0.0 or rng.random() >= self.p):
             return None, shape
-        index = int(rng.choice(len(self.transforms), p=self._weights()))
+        index = int(rng.choice(len(self.transforms), p=self._probabilities()))
         rec, shape = self.transforms[index]._sample(rng, shape, steps, force=True)
         return {"index": index, "params": rec}, shape
 

@@ -151,7 +151,8 @@ class Transform:
         """
         settings = self._settings()
         if name not in settings:
-            return value
+            # p is every transform's, even where the constructor takes none (a crop's: OneOf weighs by it).
+            return check_p(value, type(self).__name__) if name == "p" else value
         settings[name] = value
         return type(self)(**settings).__dict__[name]
 

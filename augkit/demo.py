@@ -260,7 +260,12 @@ def _shown(path):
     """``path`` as a user would type it: ``samples/...`` for the samples shipped with augkit (wherever
     it is installed), relative to the working folder when it lies inside it, else as given."""
     from .data import sample_path
-    for base, name in ((sample_path("faces").parent, "samples"), (Path.cwd(), None)):
+    bases = [(Path.cwd(), None)]
+    try:
+        bases.insert(0, (sample_path("faces").parent, "samples"))
+    except FileNotFoundError:   # installed without its samples: the user's own DATA still works
+        pass
+    for base, name in bases:
         try:
             rel = Path(path).resolve().relative_to(base.resolve())
         except (ValueError, OSError):

@@ -300,6 +300,7 @@ def write_image(array, path, quality=None) -> Path:
 
 def _check_writable(array) -> np.ndarray:
     """``array`` as an ndarray :func:`write_image` can encode, or a ValueError/TypeError saying why not."""
+    given = type(array).__name__
     if not isinstance(array, np.ndarray):
         try:
             array = np.asarray(array)
@@ -307,7 +308,7 @@ def _check_writable(array) -> np.ndarray:
             raise TypeError(f"write_image: array must be uint8 or float32 image data, got {type(array).__name__} "
                             f"({exc})") from None
     if array.dtype not in (np.uint8, np.float32):
-        what = f"a {type(array).__name__}" if array.dtype == object or array.dtype.kind in "US" else array.dtype
+        what = f"a {given}" if array.dtype == object or array.dtype.kind in "US" else array.dtype
         raise TypeError(f"write_image: array must be uint8 or float32 (0..255 units), got {what}; "
                         "convert it first, e.g. np.clip(a, 0, 255).astype(np.uint8)")
     if not (array.ndim == 2 or (array.ndim == 3 and 1 <= array.shape[2] <= 4)) or not array.size:

@@ -69,9 +69,16 @@ class _Builtin(Transform):
 
     @property
     def program_fill(self):
-        """The fill colour of a geometric step (read at use: a changed ``fill`` is seen)."""
+        """The fill colour of a geometric step: read from ``fill`` when used (a changed ``fill`` is
+        seen), unless a subclass set its own."""
+        if "_program_fill" in self.__dict__:
+            return self.__dict__["_program_fill"]
         fill = getattr(self, "fill", 0.0)
         return 0.0 if isinstance(fill, str) else fill
+
+    @program_fill.setter
+    def program_fill(self, value):
+        self.__dict__["_program_fill"] = value
 
     def check_params(self, params, shape):
         super().check_params(params, shape)

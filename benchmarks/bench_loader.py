@@ -12,8 +12,9 @@ without augmentation, so machine noise hits them alike.
 
 The waiting fraction alone can mislead: with loader threads on 2 cores, the
 threads compete with the training step for the cores, so waiting can drop
-because training got slower (measured: the training time without waiting rose
-2.4-2.5x with 1 or 2 threads against 0). Compare epoch times first.
+because training got slower (measured on the demo: the training time without
+waiting rose 2.2-2.4x with 1 or 2 threads against 0 with augmentation, 1.5-1.9x
+without). Compare epoch times first.
 The settings:
 
 - ``demo``: the shipped faces (25x25 gray, decoded once into memory), preset

@@ -29,7 +29,7 @@ def number(owner: str, arg: str, value, *, low=None, high=None,
     if isinstance(value, bool) or not isinstance(value, kind):
         what = "an integer" if integer else "a real number"
         raise ValueError(f"{owner}: {arg} must be {what}, got {value!r}")
-    ok = np.isfinite(value)
+    ok = isinstance(value, numbers.Integral) or np.isfinite(value)   # np.isfinite fails on ints beyond int64
     if low is not None:
         ok = ok and (value > low if low_open else value >= low)
     if high is not None:

@@ -28,12 +28,15 @@ def _package(parent):
     return pkg
 
 
-def _run(pkg, tmp_path, **env_extra):
+def _run(pkg, tmp_path, loads=False, **env_extra):
+    """Call the cached function in a fresh process; with ``loads``, require it to come from the cache."""
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     env.update(XDG_CACHE_HOME=str(tmp_path / "cache"), PYTHONPATH=os.pathsep.join([str(pkg.parent), str(ROOT)]),
                **env_extra)
-    subprocess.run([sys.executable, "-c", "import fakepkg.mod as m; assert m.twice(21) == 42"], env=env,
-                   check=True, timeout=300)
+    code = "import fakepkg.mod as m; assert m.twice(21) == 42"
+    if loads:
+        code += "; assert sum(m.twice.stats.cache_hits.values()) == 1, m.twice.stats"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=300)
 
 
 def _cached(folder):
@@ -49,7 +52,7 @@ def test_an_installed_package_keeps_its_compiled_code_in_the_users_cache_folder(
     assert _cached(pkg) == []
     user = tmp_path / "cache" / "augkit" / "numba"
     assert len(_cached(user)) == 1
-    _run(pkg, tmp_path)   # a second process loads it from there (no second index)
+    _run(pkg, tmp_path, loads=True)   # a second process loads it from there
     assert len(_cached(user)) == 1
 
 

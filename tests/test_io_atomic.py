@@ -133,7 +133,8 @@ def test_a_long_legal_name_is_written_and_its_temporary_name_stays_short(tmp_pat
     (np.zeros((4, 4, 5), np.uint8), r"array must be .*\(H, W, 1\|2\|3\|4\).*got shape \(4, 4, 5\)"),
     (np.zeros((1, 4, 4, 3), np.uint8), r"array must be .*got shape \(1, 4, 4, 3\)"),
     (np.zeros((0, 4), np.uint8), r"array must be .*got shape \(0, 4\)"),
-    ("not an image", r"array must be uint8 or float32"),
+    ("not an image", r"array must be uint8 or float32 \(0..255 units\), got a str;"),
+    (None, r"array must be uint8 or float32 \(0..255 units\), got a NoneType;"),
 ])
 def test_write_image_checks_the_array_up_front(tmp_path, array, message):
     with pytest.raises((TypeError, ValueError), match="write_image: " + message):

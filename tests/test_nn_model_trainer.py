@@ -247,6 +247,8 @@ def test_batches_accept_a_seed_that_is_none_or_a_numpy_integer():
     assert Batches(x, y, 4, seed=None).seed is None
     first = [yb.tolist() for _, yb in Batches(x, y, 4, seed=np.int64(3))(0)]
     assert first == [yb.tolist() for _, yb in Batches(x, y, 4, seed=3)(0)]
+    big = [yb.tolist() for _, yb in Batches(x, y, 4, seed=2 ** 64)(0)]   # beyond int64, as SeedSequence takes
+    assert sorted(sum(big, [])) == list(range(10))
 
 
 def test_val_labels_may_be_a_list():

@@ -457,6 +457,52 @@ def test_setting_a_bad_value_after_construction_fails_at_once_like_the_construct
         setattr(clone, name, value)
 
 
+def test_objects_pickled_by_an_earlier_augkit_and_subclasses_setting_program_fill_still_work():
+    img = make_image(h=6, w=8, seed=1)
+    one = A.OneOf([A.HorizontalFlip(p=1.0), A.VerticalFlip(p=1.0)], p=1.0)
+    shift = A.Shift(dx=(2, 2), dy=0, unit="px", fill=7, p=1.0)
+    erase = A.BoxErase(p=1.0)
+    expected = [t(image=img, rng=3)["image"] for t in (one, shift, erase)]
+    # What c701e48 kept on these instances (derived at construction then): stale copies in a pickle.
+    one.__dict__["_weights"] = np.array([1.0, 0.0])
+    shift.__dict__["program_fill"] = 0.0
+    erase.__dict__["_log_ratio"] = (0.0, 0.0)
+    for t, want in zip((one, shift, erase), expected):
+        assert np.array_equal(pickle.loads(pickle.dumps(t))(image=img, rng=3)["image"], want)
+
+    class Framed(A.Shift):   # a subclass that sets program_fill, as it could before (a plain attribute then)
+        def __init__(self):
+            super().__init__(dx=(2, 2), dy=0, unit="px", p=1.0)
+            self.program_fill = 0.0
+
+    framed = Framed()
+    assert framed.program_fill == 0.0
+    assert np.array_equal(framed(image=img, rng=0)["image"], A.Shift(dx=(2, 2), dy=0, unit="px", p=1.0)(
+        image=img, rng=0)["image"])
+
+
+def test_a_float64_mask_takes_any_float64_fill():
+    img, mask = make_image(h=3, w=4, seed=0), np.ones((3, 4), np.float64)
+    out = A.Shift(dx=(2, 2), dy=0, unit="px", fill_mask=1e39, p=1)(image=img, mask=mask)["mask"]
+    assert out[0].tolist() == [1e39, 1e39, 1.0, 1.0]
+
+
+def test_a_user_transform_with_its_own_transforms_attribute_runs_in_a_pipeline():
+    class Wrap(A.Transform):
+        deterministic = True
+
+        def __init__(self, fn):
+            super().__init__(p=1.0)
+            self.transforms = fn   # not augkit children
+
+        def ops(self, params, shape):
+            return A.functional.hflip_ops(shape[0], shape[1])
+
+    img = make_image(h=4, w=4, seed=2)
+    out = A.Compose([Wrap(lambda x: x), A.HorizontalFlip(p=1.0)])(image=img)["image"]
+    assert np.array_equal(out, img)
+
+
 def test_settings_assigned_are_normalised_like_the_constructors_and_other_attributes_pass():
     t = A.Shift(dx=(2, 2), dy=0, unit="px")
     t.dx = 3
