@@ -328,3 +328,15 @@ for write in (lambda: demo._write_json(out / "r.json", {"new": big}),
     assert (tmp_path / "rep.csv").read_bytes() == b"new\r\n1\r\n"
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["r.csv", "r.json", "rep.csv", "rep.json", "rep.md"], "no temporary file may be left"
+
+
+def test_a_users_data_folder_is_described_without_the_shipped_samples(tmp_path, monkeypatch):
+    import augkit.data
+
+    def missing(*parts):
+        raise FileNotFoundError("augkit sample data faces not found")
+
+    monkeypatch.setattr(augkit.data, "sample_path", missing)
+    monkeypatch.chdir(tmp_path)
+    assert str(demo._shown(tmp_path / "mine" / "faces")) == "mine/faces"
+    assert demo._shown("/elsewhere/data") == "/elsewhere/data"
