@@ -15,9 +15,9 @@ from .losses import softmax_cross_entropy
 
 __all__ = ["array_stats", "activation_stats", "gradient_norms", "SATURATION"]
 
-#: How "saturated" is defined per activation: the region where the derivative
-#: is below ~0.02 of its maximum (tanh' = 1 - 0.99^2 ~ 0.02; sigmoid' at 0.01/0.99
-#: ~ 0.0099 = 0.04 of its 0.25 peak).
+#: How "saturated" is defined per activation: the outer 1 % of the output range,
+#: where the derivative is a few percent of its maximum or less (tanh' = 1 - 0.99^2
+#: ~ 0.02 of its peak 1; sigmoid' at 0.01/0.99 ~ 0.0099, 0.04 of its peak 0.25).
 SATURATION = {
     "tanh": "|h| > 0.99",
     "sigmoid": "h < 0.01 or h > 0.99",

@@ -82,9 +82,13 @@ class Sequential(Layer):
     def predict(self, x, batch_size: int = 1024) -> np.ndarray:
         """Class predictions ``argmax(scores)`` in inference mode, shape ``(N,)``.
 
+        ``x`` of shape ``(N, ...)`` is flattened to ``(N, d)``, as `nn.Trainer` does for training.
         Runs in batches of ``batch_size``; restores the previous mode afterwards.
         """
         batch_size = _checks.number(f"{type(self).__name__}.predict", "batch_size", batch_size, low=1, integer=True)
+        x = np.asarray(x)
+        if x.ndim > 2:
+            x = x.reshape(len(x), -1)
         was = self.training
         self.eval()
         try:

@@ -18,8 +18,8 @@ from . import _checks
 __all__ = ["constant", "step_decay", "exponential_decay", "cosine", "warmup"]
 
 
-def _lr(owner, lr):
-    return _checks.number(owner, "lr", lr, low=0.0, low_open=True)
+def _lr(owner, lr, name="lr"):
+    return _checks.number(owner, name, lr, low=0.0, low_open=True)
 
 
 def constant(lr):
@@ -49,7 +49,7 @@ def step_decay(lr, step_size, gamma=0.1):
 
 
 def exponential_decay(lr, gamma):
-    """``lr * gamma ** step``.
+    """``lr * gamma ** step``, ``0 < gamma <= 1`` (a decay).
 
     Examples
     --------
@@ -57,7 +57,7 @@ def exponential_decay(lr, gamma):
     0.125
     """
     lr = _lr("exponential_decay", lr)
-    gamma = _checks.number("exponential_decay", "gamma", gamma, low=0.0, low_open=True)
+    gamma = _checks.number("exponential_decay", "gamma", gamma, low=0.0, low_open=True, high=1.0)
     return lambda step: lr * gamma ** step
 
 
@@ -91,7 +91,7 @@ def warmup(schedule, warmup_steps):
     >>> [round(f(s), 3) for s in range(6)]
     [0.025, 0.05, 0.075, 0.1, 0.1, 0.1]
     """
-    base = schedule if callable(schedule) else constant(schedule)
+    base = schedule if callable(schedule) else constant(_lr("warmup", schedule, "schedule"))
     n = _checks.number("warmup", "warmup_steps", warmup_steps, low=1, integer=True)
 
     def f(step):

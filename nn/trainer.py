@@ -25,7 +25,7 @@ class History:
     ``train_acc`` (accuracy on the training batches as seen, i.e. augmented
     and with dropout active), ``time`` (seconds of the training pass, data
     waiting included), ``data_time`` (seconds spent waiting for the next batch
-    from the iterable), ``lr`` (learning rate at the epoch's end) and, when
+    from the iterable), ``lr`` (the learning rate of the epoch's last update) and, when
     validating, ``val_loss``, ``val_acc`` and ``val_time``.
 
     Examples
@@ -113,10 +113,23 @@ class Trainer:
         return x, np.asarray(y)
 
     def train_step(self, x, y):
-        """Forward, loss, backward and update on one batch; returns ``(loss, n_correct)``."""
+        """Forward, loss, backward and update on one batch; returns ``(loss, n_correct)``.
+
+        A loss that is not finite raises ``FloatingPointError`` before the update, so the
+        weights stay as they were before this batch.
+        """
+        loss, n_correct = self._step(x, y)
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"Trainer.train_step: loss became {loss}; the update was skipped")
+        return loss, n_correct
+
+    def _step(self, x, y):
+        """:meth:`train_step` that returns a non-finite loss instead of raising (no update then)."""
         x, y = self._prepare(x, y)
         scores = self.model.forward(x)
         loss, dscores = self.loss(scores, y)
+        if not np.isfinite(loss):   # one float: finite batches pay nothing for it
+            return loss, 0
         self.model.backward(dscores, input_grad=False)
         self.optimizer.step(self.params)
         return loss, int(np.count_nonzero(scores.argmax(axis=1) == y))
@@ -224,21 +237,19 @@ class Trainer:
             history.records.append(record)
             if show:
                 print(_format_record(record, epochs), file=stream, flush=True)
+            if patience is not None:
+                # Before honouring a stop asked by on_epoch_end: this epoch may be the best.
+                value = sign * record[monitor]
+                if best is None or value < best - min_delta:
+                    best, waited, history.best_epoch = value, 0, record["epoch"]
+                    if restore_best:
+                        best_state = self.model.state()
+                else:
+                    waited += 1
+                    stop = stop or waited >= patience
             if stop:
                 history.stopped_early = True
                 break
-            if patience is None:
-                continue
-            value = sign * record[monitor]
-            if best is None or value < best - min_delta:
-                best, waited, history.best_epoch = value, 0, record["epoch"]
-                if restore_best:
-                    best_state = self.model.state()
-            else:
-                waited += 1
-                if waited >= patience:
-                    history.stopped_early = True
-                    break
         if best_state is not None:
             self.model.load_state(best_state)
         return history
@@ -251,6 +262,8 @@ class Trainer:
         data_time = 0.0
         start = time.perf_counter()
         it = iter(batches)
+        current_lr = getattr(self.optimizer, "current_lr", lambda: None)
+        lr = None
         while True:
             t0 = time.perf_counter()
             try:
@@ -259,13 +272,15 @@ class Trainer:
                 data_time += time.perf_counter() - t0
                 break
             data_time += time.perf_counter() - t0
-            loss, n_correct = self.train_step(x, y)
+            lr = current_lr()
+            loss, n_correct = self._step(x, y)
             if not np.isfinite(loss):
-                # Checked only now, so that finite batches pay nothing for it.
-                cause = ("its inputs hold NaN or infinity" if not np.all(np.isfinite(x))
+                # The inputs are looked at only now, so that finite batches pay nothing for it.
+                cause = ("its inputs hold NaN or infinity" if not np.all(np.isfinite(np.asarray(x, float)))
                          else "learning rate too high?")
                 raise FloatingPointError(f"Trainer.fit: loss became {loss} at epoch {epoch + 1}, "
-                                         f"batch {n_batches + 1} ({cause})")
+                                         f"batch {n_batches + 1} ({cause}); the weights are those from "
+                                         "before that batch")
             n = len(y)
             loss_sum += loss * n
             correct += n_correct
@@ -278,11 +293,12 @@ class Trainer:
         if tty:
             print("\r", end="", file=stream)
         if total == 0:
-            raise ValueError(f"Trainer.fit: train yielded no batches in epoch {epoch + 1} "
-                             "(a generator is used up after one pass; pass a callable epoch -> iterable)")
+            why = ("its iterable for this epoch was empty; with drop_last=True, a batch size larger than the "
+                   "data gives no batch" if callable(train) else
+                   "a generator is used up after one pass; pass a callable epoch -> iterable")
+            raise ValueError(f"Trainer.fit: train yielded no batches in epoch {epoch + 1} ({why})")
         return {"epoch": epoch + 1, "loss": loss_sum / total, "train_acc": correct / total,
-                "time": elapsed, "data_time": data_time,
-                "lr": getattr(self.optimizer, "current_lr", lambda: None)(),
+                "time": elapsed, "data_time": data_time, "lr": lr,
                 "batches": n_batches, "samples": total}
 
 

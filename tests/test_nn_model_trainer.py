@@ -135,6 +135,70 @@ def test_early_stopping_restores_best_weights():
     assert res["loss"] == pytest.approx(h["val_loss"][best], rel=1e-5)
 
 
+def test_a_stop_asked_by_on_epoch_end_still_counts_its_epoch_for_the_best_weights():
+    x, y = _blobs(200)
+    xv, yv = _blobs(200, seed=5)
+    net = MLP([2, 16, 3], rng=0)
+    h = Trainer(net, SGD(0.05)).fit(Batches(x, y, 20, seed=0), epochs=10, val=(xv, yv), patience=5,
+                                    on_epoch_end=lambda record, trainer: record["epoch"] == 3)
+    assert h.stopped_early and len(h) == 3
+    assert h["val_loss"][2] < min(h["val_loss"][:2]) and h.best_epoch == 3   # still improving at the stop
+    assert Trainer(net, SGD(0.1)).evaluate((xv, yv))["loss"] == pytest.approx(h["val_loss"][2], rel=1e-6)
+
+
+def test_the_recorded_lr_is_the_one_the_epochs_last_update_used():
+    from nn.schedules import step_decay
+    x, y = _blobs(40)
+    used = []
+    opt = SGD(step_decay(0.1, step_size=2, gamma=0.5))
+    step = opt.step
+    opt.step = lambda params: (used.append(opt.current_lr()), step(params))[1]
+    h = Trainer(MLP([2, 4, 3], rng=0), opt).fit(Batches(x, y, 20, seed=0), epochs=3)
+    assert used == [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
+    assert h["lr"] == [0.1, 0.05, 0.025]
+
+
+def test_a_non_finite_loss_stops_before_the_update():
+    x, y = _blobs(60)
+    net = MLP([2, 8, 3], rng=0)
+    trainer = Trainer(net, SGD(0.1))
+    trainer.fit(Batches(x, y, 20, seed=0), epochs=1)
+    before = net.state()
+    bad = x.copy()
+    bad[25] = np.nan
+    with pytest.raises(FloatingPointError, match=r"batch 2 \(its inputs hold NaN or infinity\); the weights are "
+                                                 r"those from before that batch"):
+        trainer.fit(Batches(bad, y, 20, shuffle=False), epochs=1)
+    after = net.state()
+    assert all(np.isfinite(v).all() for v in after.values())
+    with pytest.raises(FloatingPointError, match="Trainer.train_step: loss became nan; the update was skipped"):
+        trainer.train_step(bad[20:40], y[20:40])
+    assert all(np.array_equal(net.state()[k], after[k]) for k in after)
+    assert not all(np.array_equal(before[k], after[k]) for k in before)   # batch 1 did update
+
+
+def test_predict_takes_the_images_the_trainer_takes():
+    x = np.random.default_rng(0).random((20, 4, 4)).astype(np.float32)
+    y = np.arange(20) % 2
+    net = MLP([16, 8, 2], rng=0)
+    Trainer(net, SGD(0.1)).fit(Batches(x, y, 10, seed=0), epochs=1)
+    assert np.array_equal(net.predict(x), net.predict(x.reshape(20, -1)))
+
+
+def test_no_batches_from_a_callable_says_why():
+    x, y = _blobs(10)
+    with pytest.raises(ValueError, match=r"with drop_last=True, a batch size larger than the data gives no batch"):
+        Trainer(MLP([2, 4, 3], rng=0), SGD(0.1)).fit(Batches(x, y, 64, drop_last=True), epochs=1)
+
+
+def test_schedules_check_their_arguments():
+    from nn.schedules import exponential_decay, warmup
+    with pytest.raises(ValueError, match=r"exponential_decay: gamma must lie in \(0.0, 1.0\], got 1.5"):
+        exponential_decay(1.0, 1.5)
+    with pytest.raises(ValueError, match=r"warmup: schedule must be a real number, got 'x'"):
+        warmup("x", 3)
+
+
 def test_progress_display():
     x, y = _blobs(64)
     out = io.StringIO()
