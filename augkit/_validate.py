@@ -85,7 +85,9 @@ def check_p(p, owner: str) -> float:
 
 
 def check_int(value, owner: str, name: str, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{owner}: {name} must be an integer, got {_short(value)}")
+    if not isinstance(value, numbers.Integral):
         if isinstance(value, numbers.Real) and float(value).is_integer():
             value = int(value)
         else:

@@ -3,7 +3,8 @@
 Internally boxes are ``pascal_voc`` pixel-edge coordinates ``x_min, y_min,
 x_max, y_max`` (pixel ``(r, c)`` spans ``[c, c+1) x [r, r+1)``), so a
 horizontal flip maps ``x`` to ``W - x`` and boxes, masks and images never
-disagree. Extra columns (labels, ids) ride along unchanged.
+disagree. Extra columns (labels, ids) ride along, in the float64 table the
+boxes come back in: integer ids are exact up to 2**53 (larger ones are refused).
 """
 from __future__ import annotations
 
@@ -23,12 +24,19 @@ def check_format(bbox_format, owner="Compose"):
 
 def _as_table(values, name, min_cols):
     try:
-        arr = np.array(values, dtype=np.float64)
+        raw = np.asarray(values)
+        arr = np.array(raw, dtype=np.float64)
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be an array-like of numbers with shape (M, {min_cols} + k), "
                          f"got {type(values).__name__}") from None
+    if raw.dtype.kind in "iu" and raw.size and np.abs(raw).max() > 2 ** 53:
+        # The table is float64: a larger integer (an id, say) would come back changed.
+        raise ValueError(f"{name} hold an integer beyond 2**53 ({int(np.abs(raw).max())}), which float64 "
+                         "cannot carry exactly; map ids to smaller numbers")
     if arr.size == 0 and arr.ndim <= 2:
         cols = arr.shape[1] if arr.ndim == 2 else min_cols
+        if arr.ndim == 2 and cols < min_cols:
+            raise ValueError(f"{name} must have shape (M, {min_cols} + k), got shape {arr.shape}")
         return np.zeros((0, max(cols, min_cols)))
     if arr.ndim != 2 or arr.shape[1] < min_cols:
         raise ValueError(f"{name} must have shape (M, {min_cols} + k), got shape {arr.shape}")

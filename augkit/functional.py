@@ -175,7 +175,7 @@ def _check_boxes(boxes, h, w, owner):
         arr = np.asarray(boxes)
     except (TypeError, ValueError):   # ragged rows
         raise ValueError(bad) from None
-    if arr.size == 0:
+    if arr.size == 0 and (arr.ndim == 1 or arr.shape[-1] == 4):   # [] or an empty (0, 4) table
         return []
     if (arr.ndim != 2 or arr.shape[1] != 4 or arr.dtype.kind not in "iuf" or not np.all(np.isfinite(arr))
             or np.any(arr != np.round(arr))):

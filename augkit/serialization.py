@@ -89,9 +89,12 @@ def load(path) -> Transform:
     """Read a pipeline written by :func:`save` (or any file holding a :func:`to_dict` description)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")   # a leading byte-order mark (Notepad writes one) is skipped
     except OSError as exc:
         raise ValueError(f"load: cannot read pipeline file {str(path)!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"load: {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as "
+                         "UTF-8 (PowerShell 5's > writes UTF-16)") from None
     if _is_yaml(path):
         try:
             import yaml

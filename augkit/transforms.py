@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -469,7 +470,7 @@ class BoxErase(_Builtin):
         name = type(self).__name__
         self.scale = check_range(scale, name, "scale", low=0.0, low_open=True, high=1.0)
         self.ratio = check_range(ratio, name, "ratio", low=0.0, low_open=True)
-        if isinstance(count, (int, np.integer)) and not isinstance(count, bool):
+        if isinstance(count, numbers.Real) and not isinstance(count, (bool, np.bool_)):   # 2 or 2.0
             self.count = (check_int(count, name, "count", minimum=0),) * 2
         else:
             self.count = check_range(count, name, "count", low=0, integer=True)

@@ -216,3 +216,10 @@ def test_augment_writes_the_same_bytes_as_with_pillows_own_repacking(tmp_path, m
     slow = run("slow", "1")
     assert fast[0] == slow and fast[1] == slow
     assert len(slow) == 6 * 3 + 1  # 6 sources x (original + 2 copies), and the manifest
+
+
+def test_a_negative_zero_fill_keeps_its_sign_whatever_was_cached_before():
+    from augkit import functional as F
+    img = np.zeros((2, 2), np.float32)
+    assert not np.signbit(F.pad(img, 1, 0, 0, 0, fill=0.0)[0, 0])
+    assert np.signbit(F.pad(img, 1, 0, 0, 0, fill=-0.0)[0, 0])

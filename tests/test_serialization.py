@@ -117,3 +117,17 @@ def test_any_description_loads_or_raises_a_named_error():
             assert re.match(r"^\w+: ", str(err)), (description, err)
 
     check()
+
+
+def test_load_skips_a_byte_order_mark_and_names_a_file_that_is_not_utf8(tmp_path):
+    pipe = A.Compose([A.Shift(p=1), A.BoxErase(count=2.0)])   # a count of 2.0, as a hand-edited file may hold
+    assert pipe.transforms[1].count == (2, 2)
+    for name in ("p.json", "p.yaml"):
+        path = tmp_path / name
+        A.save(pipe, path)
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())   # what Windows Notepad writes
+        assert A.load(path) == pipe
+    bad = tmp_path / "u16.json"
+    bad.write_text(json.dumps(pipe.to_dict()), encoding="utf-16")
+    with pytest.raises(ValueError, match=r"load: .*u16.json' is not UTF-8 text"):
+        A.load(bad)
