@@ -86,9 +86,17 @@ def _add_pipeline_options(parser, default_help):
                        help=f"built-in pipeline: {', '.join(_presets.preset_names())} ({default_help})")
 
 
+def _printable(text: str) -> str:
+    """``text`` (a path) as any stdout can print it: bytes of a file name that are not valid in
+    the file system's encoding show as escapes instead of failing under a strict encoding."""
+    return os.fsencode(text).decode("utf-8", errors="backslashreplace")
+
+
 def _pipeline(args, default="seed"):
     """The (pipeline, label) chosen by --pipeline / --preset; (None, None) when neither and no default."""
-    if args.pipeline:
+    if args.pipeline is not None:
+        if not args.pipeline:   # an unset $VAR in a script: not the default pipeline without a word
+            raise UsageError("--pipeline '': give a pipeline file (JSON or YAML), or leave the option out")
         try:
             return augkit.load(args.pipeline), Path(args.pipeline).stem
         except ValueError as exc:
@@ -315,8 +323,8 @@ def _cmd_augment(args) -> int:
     for rel, outs in plan:
         for _, out_rel in outs:
             if out_rel in seen:
-                raise UsageError(f"{rel} and {seen[out_rel]} would both write {out_rel}; "
-                                 "use --format same or rename one of them")
+                hint = "use --format same or rename one of them" if args.format != "same" else "rename one of them"
+                raise UsageError(f"{rel} and {seen[out_rel]} would both write {out_rel}; {hint}")
             seen[out_rel] = rel
 
     done = {}
@@ -341,10 +349,11 @@ def _cmd_augment(args) -> int:
             print(f"augkit augment: cannot read {rel}: {reason}", file=sys.stderr)
         for rel, _, todo in jobs:
             for _, out_rel in todo:
-                print(f"{rel} -> {out_rel}")
-        print(f"augment (dry run): {len(jobs)} images to process ({sum(len(t) for *_, t in jobs)} outputs), "
-              f"{skipped} already done, {ignored} non-image files ignored; pipeline {pipe_name}; "
-              f"nothing written", file=sys.stderr)
+                print(_printable(f"{rel} -> {out_rel}"))
+        if not args.quiet:
+            print(f"augment (dry run): {len(jobs)} images to process ({sum(len(t) for *_, t in jobs)} outputs), "
+                  f"{skipped} already done, {ignored} non-image files ignored; pipeline {pipe_name}; "
+                  f"nothing written", file=sys.stderr)
         return 0
 
     try:
@@ -614,7 +623,7 @@ def _cmd_preview(args) -> int:
     except OSError as exc:
         raise UsageError(f"-o {args.output}: cannot write ({exc.strerror or exc}); "
                          "give a path in a folder you can write to") from None
-    print(out)
+    print(_printable(str(out)))
     return 0
 
 

@@ -478,7 +478,9 @@ def _cmd_init_study(args) -> int:
     if out.suffix.lower() != ".png":
         raise UsageError(f"-o {args.output}: the histogram grid is a PNG file; give a path ending in .png")
     _check_file_path("-o", args.output, "a path ending in .png")
-    if args.json:
+    if args.json is not None:
+        if not args.json:
+            raise UsageError("--json '': give a file path such as study.json, or leave the option out")
         _check_file_path("--json", args.json, "a file path such as study.json")
     start = time.perf_counter()
     study = init_study(depth=args.depth, width=args.width, n=args.n, inits=args.inits,

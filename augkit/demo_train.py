@@ -289,6 +289,8 @@ def _stats_or_diverged(model, x, when):
         try:
             stats = nn.diagnostics.activation_stats(model, x)
         except ValueError:  # np.histogram refuses non-finite values
+            if all(np.isfinite(p.data).all() for p in model.parameters()):
+                raise   # not an overflow: report it as what it is
             stats = None
     if stats is None or not all(np.isfinite(s["std"]) for s in stats):
         raise FloatingPointError(f"training diverged: activations overflowed {when}")

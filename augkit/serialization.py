@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import sys
 from pathlib import Path
 
 from .core import REGISTRY, Transform
@@ -113,9 +114,17 @@ def load(path) -> Transform:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"load: {path} is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ValueError(f"load: {path}: the JSON is nested too deeply to read") from None
     if isinstance(data, dict) and "augkit_format" in data:
         if data["augkit_format"] != FORMAT_VERSION:
             raise ValueError(f"load: {path}: augkit_format {data['augkit_format']!r} is not supported "
                              f"(this version reads {FORMAT_VERSION})")
         data = data.get("pipeline")
-    return from_dict(data, "pipeline")
+    try:
+        pipe = from_dict(data, "pipeline")
+        pipe.to_dict()   # what a run records: must not fail later, deep inside
+    except RecursionError:
+        raise ValueError(f"load: {path}: the pipeline is nested too deeply for Python's recursion limit "
+                         f"({sys.getrecursionlimit()} frames); flatten nested Compose blocks") from None
+    return pipe

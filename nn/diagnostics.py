@@ -76,7 +76,13 @@ def array_stats(h, activation=None, bins: int = 50, hist_range=None) -> dict:
         # frac_nonfinite and left out of the histogram, whose range they would break.
         lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
         hist_range = (lo, hi if hi > lo else lo + 1.0)
-    counts, edges = np.histogram(values, bins=bins, range=hist_range)
+    try:
+        counts, edges = np.histogram(values, bins=bins, range=hist_range)
+    except ValueError:
+        # Values so close together (activations vanished to ~1e-40, subnormal in float32) that the
+        # bins would have no width in their dtype: one wider range holds them all.
+        lo = hist_range[0]
+        counts, edges = np.histogram(values, bins=bins, range=(lo, lo + max(1.0, abs(lo))))
     zero = h == 0
     return {
         "frac_nonfinite": float((~finite).mean()),

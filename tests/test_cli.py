@@ -329,3 +329,43 @@ def test_a_dst_that_is_a_symlink_loop_is_a_usage_error(src, tmp_path, capsys):
     assert main(["augment", str(src), str(loop), "-q"]) == 2
     err = capsys.readouterr().err
     assert f"DST {str(loop)!r}" in err and "loop" in err and "Traceback" not in err, err
+
+
+def test_an_empty_pipeline_option_is_refused_not_ignored(src, tmp_path, capsys):
+    assert main(["augment", str(src), str(tmp_path / "out"), "--pipeline", ""]) == 2
+    assert "--pipeline '': give a pipeline file" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    assert main(["init-study", "--depth", "2", "--width", "4", "--n", "4", "--json", "", "-o",
+                 str(tmp_path / "s.png")]) == 2
+    assert "--json '': give a file path" in capsys.readouterr().err
+
+
+def test_a_pipeline_nested_too_deeply_is_a_usage_error(src, tmp_path, capsys):
+    d = {"name": "HorizontalFlip", "p": 1.0}
+    for _ in range(400):
+        d = {"name": "Compose", "transforms": [d]}
+    (tmp_path / "deep.json").write_text(json.dumps(d))
+    assert main(["augment", str(src), str(tmp_path / "out"), "--pipeline", str(tmp_path / "deep.json")]) == 2
+    assert "nested too deeply" in capsys.readouterr().err
+
+
+def test_dry_run_lists_names_any_stdout_can_print_and_is_quiet_with_q(tmp_path, capsys):
+    root = tmp_path / "src"
+    root.mkdir()
+    name = os.fsdecode(b"bad\xff name.png")   # not UTF-8: a surrogate escape in Python
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(root / name)
+    assert main(["augment", str(root), str(tmp_path / "out"), "--dry-run", "-q"]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == "bad\\xff name.png -> bad\\xff name_aug0.png"
+    out.encode("utf-8")   # strict: no surrogates left
+    assert "dry run" not in err
+
+
+def test_a_name_clash_with_format_same_does_not_suggest_format_same(tmp_path, capsys):
+    root = tmp_path / "src"
+    root.mkdir()
+    for name in ("a.png", "a_aug0.png"):
+        Image.fromarray(np.zeros((4, 4), np.uint8)).save(root / name)
+    assert main(["augment", str(root), str(tmp_path / "out"), "--include-original", "--format", "same"]) == 2
+    err = capsys.readouterr().err
+    assert "would both write a_aug0.png; rename one of them" in err and "--format same" not in err

@@ -160,3 +160,12 @@ def test_array_stats_survives_overflowed_activations():
     s = array_stats(h, "relu", bins=3)
     assert s["frac_nonfinite"] == pytest.approx(2 / 6)
     assert sum(s["hist"]) == 4
+
+
+def test_stats_of_activations_that_vanished_below_float32s_normal_range():
+    # 60 layers of 0.01 * randn: activations ~1e-40, subnormal in float32; np.histogram cannot
+    # split their range into 50 bins of nonzero width in that dtype.
+    from nn.diagnostics import array_stats
+    h = (np.arange(12, dtype=np.float32).reshape(4, 3) + 1) * np.float32(1e-41)
+    s = array_stats(h, "relu")
+    assert sum(s["hist"]) == 12 and s["std"] < 1e-39
