@@ -25,6 +25,7 @@ point in fresh processes both ways and compares the results.
 """
 from __future__ import annotations
 
+import functools
 import os
 
 
@@ -65,6 +66,7 @@ def _loader(cache, rtsys):
     return load_overload
 
 
+@functools.lru_cache(maxsize=None)   # one file system lookup per source file, not per function
 def _installed(path) -> bool:
     """True when ``path`` lies in an installed package folder (``site-packages``, ``dist-packages``)."""
     return any(part in ("site-packages", "dist-packages") for part in os.path.realpath(path).split(os.sep))

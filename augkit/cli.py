@@ -86,6 +86,18 @@ def _add_pipeline_options(parser, default_help):
                        help=f"built-in pipeline: {', '.join(_presets.preset_names())} ({default_help})")
 
 
+@contextlib.contextmanager
+def writing(option, value):
+    """Create the folder of the file ``value`` names, then run the block that writes it; a failed
+    write (no permission, a full disk) becomes a one-line usage error naming ``option``."""
+    try:
+        Path(value).parent.mkdir(parents=True, exist_ok=True)
+        yield
+    except OSError as exc:
+        raise UsageError(f"{option} {value}: cannot write ({exc.strerror or exc}); "
+                         "give a path in a folder you can write to") from None
+
+
 def _printable(text: str) -> str:
     """``text`` (a path) as any stdout can print it: bytes of a file name that are not valid in
     the file system's encoding show as escapes instead of failing under a strict encoding."""
@@ -617,12 +629,8 @@ def _cmd_preview(args) -> int:
     if out.suffix.lower() not in (".png",):
         raise UsageError(f"-o {args.output}: the preview is a PNG file; give a path ending in .png")
     grid = _grid(tiles, math.ceil(math.sqrt(len(tiles))))
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
+    with writing("-o", args.output):
         write_image(grid, out)
-    except OSError as exc:
-        raise UsageError(f"-o {args.output}: cannot write ({exc.strerror or exc}); "
-                         "give a path in a folder you can write to") from None
     print(_printable(str(out)))
     return 0
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli import _int_at_least  # cli imports this module lazily (build_parser), so no cycle
+from .cli import _int_at_least, writing  # cli imports this module lazily (build_parser), so no cycle
 from .io import atomic_write
 
 PLOT_MISSING = "matplotlib is not installed: PNG plots skipped (pip install 'augkit[plot]' to get them)"
@@ -503,21 +503,13 @@ def _cmd_init_study(args) -> int:
                      + (f", {', '.join(extra)}" if extra else ""))
     print("last layer:\n" + "\n".join(lines), file=notes)
     if args.json:
-        try:
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        with writing("--json", args.json):   # checked paths can still fail: no permission, a full disk
             _write_json(Path(args.json), study)
-        except OSError as exc:  # e.g. no permission: checked paths can still fail
-            raise UsageError(f"--json {args.json}: cannot write ({exc.strerror or exc}); "
-                             "give a path in a folder you can write to") from None
     if _pyplot() is None:
         print(PLOT_MISSING, file=notes)
         return 0
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
+    with writing("-o", args.output):
         plot_init_study(study, out)
-    except OSError as exc:
-        raise UsageError(f"-o {args.output}: cannot write ({exc.strerror or exc}); "
-                         "give a path in a folder you can write to") from None
     print(f"wrote {out}", file=notes)
     return 0
 

@@ -275,9 +275,8 @@ def _fill_vector(fill, channels, dtype, owner, name):
     The arrays stay writeable although nothing writes to them: numba compiles a
     separate kernel specialisation for read-only arguments.
     """
-    # The sign of a zero is part of the key: -0.0 == 0.0 would otherwise share a cached array.
-    key = (fill, tuple(math.copysign(1.0, v) for v in (fill if isinstance(fill, tuple) else (fill,))
-                       if isinstance(v, float)), channels, dtype.char)
+    # repr, not the value: -0.0 == 0.0 would otherwise share one cached array.
+    key = (repr(fill), channels, dtype.char)
     values = _FILL_CACHE.get(key)
     if values is None:
         from ._validate import fill_vector
