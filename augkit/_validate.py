@@ -202,37 +202,33 @@ def check_fill(fill, owner: str, name: str = "fill", allow_random: bool = False)
 
 def fill_vector(fill, channels: int, dtype, owner: str, name: str = "fill") -> np.ndarray:
     """Turn a validated fill into a ``(C,)`` array of the image's dtype."""
-    values = np.full(channels, fill, dtype=np.float64) if isinstance(fill, float) else np.asarray(fill, np.float64)
-    if values.shape != (channels,):
-        raise ValueError(f"{owner}: {name} has {values.size} values but the image has {channels} "
-                         f"channels; give one number or exactly {channels}")
-    if dtype == np.uint8:
-        if np.any(values < 0) or np.any(values > 255) or np.any(values != np.round(values)):
-            raise ValueError(f"{owner}: {name} for a uint8 image must hold whole numbers in 0..255, "
-                             f"got {tuple(values.tolist())}")
-        return values.astype(np.uint8)
-    return values.astype(dtype)
+    return _fill_array(fill, channels, dtype, owner, name, "image", "channels")
 
 
 def mask_fill_vector(fill, channels: int, dtype, owner: str, name: str = "fill_mask") -> np.ndarray:
     """Turn a validated mask fill into a ``(K,)`` array of the mask's dtype: one number or one per
     mask channel, representable in that dtype (whole numbers within its range; 0 or 1 for bool)."""
+    return _fill_array(fill, channels, dtype, owner, name, "mask", "channel(s)")
+
+
+def _fill_array(fill, channels, dtype, owner, name, target, unit):
+    """A fill as one value per channel of ``target`` (an image or a mask) in its dtype, or a
+    ValueError naming ``name``: integer dtypes take whole numbers within their range (and within
+    2**53, where float64, in which fills arrive, stops being exact), float dtypes their range."""
     values = np.asarray(fill, np.float64)
     if values.ndim == 0:
         values = np.full(channels, values)
     if values.shape != (channels,):
-        raise ValueError(f"{owner}: {name} has {values.size} values but the mask has {channels} "
-                         f"channel(s); give one number or exactly {channels}")
+        raise ValueError(f"{owner}: {name} has {values.size} values but the {target} has {channels} "
+                         f"{unit}; give one number or exactly {channels}")
     dtype = np.dtype(dtype)
     if dtype.kind in "biu":
         lo, hi = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
-        # Fills arrive as float64, exact for whole numbers up to 2**53 only: beyond that (int64,
-        # uint64 masks) a value would round, or wrap when cast.
         lo, hi = max(lo, -2 ** 53), min(hi, 2 ** 53)
         if np.any(values < lo) or np.any(values > hi) or np.any(values != np.round(values)):
-            raise ValueError(f"{owner}: {name} for a {dtype} mask must hold whole numbers in {lo}..{hi}, "
+            raise ValueError(f"{owner}: {name} for a {dtype} {target} must hold whole numbers in {lo}..{hi}, "
                              f"got {tuple(values.tolist())}")
     elif np.any(np.abs(values) > np.finfo(dtype).max):
-        raise ValueError(f"{owner}: {name} for a {dtype} mask must lie within +-{np.finfo(dtype).max:.4g}, "
+        raise ValueError(f"{owner}: {name} for a {dtype} {target} must lie within +-{np.finfo(dtype).max:.4g}, "
                          f"got {tuple(values.tolist())}")
     return values.astype(dtype)
