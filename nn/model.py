@@ -130,6 +130,21 @@ class Sequential(Layer):
         return f"{type(self).__name__}([\n  {inner}\n])"
 
 
+def _spawn(rng, n):
+    """``n`` generators independent of ``rng``'s stream, from children of its ``SeedSequence``.
+
+    Spawning draws nothing from ``rng``, so its stream is what it would be
+    without them; for an int seed the children are fixed, hence reproducible.
+    A Generator whose seed sequence cannot spawn falls back to one draw from
+    ``rng``, which the caller makes after the weights.
+    """
+    seq = getattr(rng.bit_generator, "seed_seq", None) or getattr(rng.bit_generator, "_seed_seq", None)
+    try:
+        return [np.random.default_rng(child) for child in seq.spawn(n)]
+    except (AttributeError, NotImplementedError):
+        return [np.random.default_rng(s) for s in np.random.SeedSequence(int(rng.integers(2**62))).spawn(n)]
+
+
 class MLP(Sequential):
     """Multi-layer perceptron: ``Linear -> activation [-> Dropout]`` per hidden
     layer, and a final Linear producing class scores.
@@ -145,7 +160,12 @@ class MLP(Sequential):
     dropout : float in [0, 1), default 0
         Dropout after each hidden activation (none if 0).
     rng : Generator, int or None
-        Seeds the weights and dropout masks: same seed, same network.
+        Seeds the weights and dropout masks: same seed, same network. The
+        weights are drawn from ``rng`` exactly as without dropout, so the same
+        seed gives the same initial weights whatever ``dropout`` is; each
+        Dropout's masks come from an independent child of the seed
+        (``SeedSequence.spawn``), so the same seed and ``dropout`` also give
+        the same masks.
     dtype : float32 or float64, default float32
     activation_kwargs : dict, optional
         E.g. ``{"alpha": 0.1}`` for leaky_relu.
@@ -171,13 +191,17 @@ class MLP(Sequential):
         dtype = _checks.float_dtype("MLP", dtype)
         rng = _checks.generator("MLP", rng)
         kwargs = dict(activation_kwargs or {})
+        linears = [Linear(a, b, init=init, rng=rng, dtype=dtype) for a, b in zip(sizes[:-1], sizes[1:])]
+        # Mask seeds come from a stream of their own: drawn from ``rng`` between the
+        # weight draws, they would shift every later layer's weights when dropout is on.
+        mask_rngs = _spawn(rng, len(linears) - 1) if dropout else []
         layers = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            layers.append(Linear(a, b, init=init, rng=rng, dtype=dtype))
-            if i < len(sizes) - 2:
+        for i, linear in enumerate(linears):
+            layers.append(linear)
+            if i < len(linears) - 1:
                 layers.append(_act.get(activation, **kwargs))
                 if dropout:
-                    layers.append(Dropout(dropout, rng=int(rng.integers(2**62))))
+                    layers.append(Dropout(dropout, rng=mask_rngs[i]))
         super().__init__(layers)
         self.config = {"sizes": [int(s) for s in sizes], "activation": activation, "init": init,
                        "dropout": dropout, "dtype": dtype.name, "activation_kwargs": kwargs}
