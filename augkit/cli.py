@@ -47,6 +47,7 @@ MANIFEST = "manifest.jsonl"
 RUN_FILE = "augkit_run.json"
 PREVIEW_SIDE = 1024   # preview tiles of larger images are shown reduced by a whole factor to about this
 FORMATS = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
+QUALITY_FORMATS = {"JPEG", "WEBP"}   # the Pillow formats that write_image passes --quality to
 
 
 class UsageError(Exception):
@@ -300,36 +301,27 @@ def _process(job, src, dst, pipe, seed, quality):
     return entries, None
 
 
+def _changed_options(previous, config):
+    """The names of the options in ``config`` that differ from those of the run file ``previous``
+    (all of them when it could not be read).
+
+    A quality of None (no output is JPEG or WebP, the formats it affects) on
+    either side matches any: the other run's quality changed no file of this one.
+    """
+    if not isinstance(previous, dict):
+        return sorted(config)
+    return sorted(k for k in config if previous.get(k) != config[k]
+                  and not (k == "quality" and None in (previous.get(k), config[k])))
+
+
 def _cmd_augment(args) -> int:
     src, dst = Path(args.src), Path(args.dst)
     _check_folders(src, dst)
     pipe, pipe_name = _pipeline(args)
-    quality = args.quality if args.quality is not None else 95
-    config = {"pipeline": pipe.to_dict(), "seed": args.seed, "copies": args.copies, "format": args.format,
-              "quality": quality, "include_original": args.include_original}
     run_path, manifest_path = dst / RUN_FILE, dst / MANIFEST
 
-    previous = None
-    if run_path.exists():
-        try:
-            previous = json.loads(run_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            previous = None
-        if previous is not None:
-            previous = {k: v for k, v in previous.items() if k != "augkit_version"}
-        if previous != config and not args.overwrite:
-            changed = sorted(k for k in config if previous is None or previous.get(k) != config[k])
-            raise UsageError(f"DST {str(dst)!r} holds outputs made with other options ({', '.join(changed)} "
-                             "differ); re-run with the same options to resume, add --overwrite to redo them, "
-                             "or choose another DST")
-    elif dst.exists() and any(dst.iterdir()) and not args.overwrite:
-        raise UsageError(f"DST {str(dst)!r} is not empty and holds no {RUN_FILE} (not an augkit output folder); "
-                         "choose a new or empty folder, or add --overwrite to write into it anyway")
-
+    # The plan comes first: whether --quality matters depends on the formats of the outputs.
     sources, ignored, unlisted, src_folders = _scan(src, dst)
-    if not sources and not unlisted:
-        print(f"augkit augment: no images under {str(src)!r} (files ending in "
-              f"{', '.join(IMAGE_EXTENSIONS)}; hidden files are skipped)", file=sys.stderr)
     plan = [(rel, _outputs(rel, args.copies, args.format, args.include_original)) for rel in sources]
     seen = {}
     for rel, outs in plan:
@@ -338,6 +330,32 @@ def _cmd_augment(args) -> int:
                 hint = "use --format same or rename one of them" if args.format != "same" else "rename one of them"
                 raise UsageError(f"{rel} and {seen[out_rel]} would both write {out_rel}; {hint}")
             seen[out_rel] = rel
+    formats = {pillow_format(ext) for ext in {posixpath.splitext(o)[1] for o in seen}}
+    quality = args.quality if args.quality is not None else 95
+    config = {"pipeline": pipe.to_dict(), "seed": args.seed, "copies": args.copies, "format": args.format,
+              "quality": quality if formats & QUALITY_FORMATS else None, "include_original": args.include_original}
+
+    previous = None
+    if run_path.exists():
+        try:
+            previous = json.loads(run_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = None
+        changed = _changed_options(previous, config)
+        if changed and not args.overwrite:
+            raise UsageError(f"DST {str(dst)!r} holds outputs made with other options ({', '.join(changed)} "
+                             "differ); re-run with the same options to resume, add --overwrite to redo them, "
+                             "or choose another DST")
+    elif dst.exists() and any(dst.iterdir()) and not args.overwrite:
+        raise UsageError(f"DST {str(dst)!r} is not empty and holds no {RUN_FILE} (not an augkit output folder); "
+                         "choose a new or empty folder, or add --overwrite to write into it anyway")
+
+    if not sources and not unlisted:
+        print(f"augkit augment: no images under {str(src)!r} (files ending in "
+              f"{', '.join(IMAGE_EXTENSIONS)}; hidden files are skipped)", file=sys.stderr)
+    if args.quality is not None and seen and config["quality"] is None and not args.quiet:
+        print(f"augkit augment: note: --quality {args.quality} changes nothing here: it applies to JPEG and WebP "
+              f"outputs, and these are {', '.join(sorted(formats))}", file=sys.stderr)
 
     done = {}
     if not args.overwrite:
@@ -556,9 +574,22 @@ def _demo_tiles(image_shape, n):
                ("crop", RandomCrop(*crop))]
     full = augkit.Compose([HorizontalFlip(), Shift(dx=0.1, dy=0.1, p=0.8), Tint(shift=30, p=0.8),
                            BoxErase(p=0.5), RandomCrop(*crop)])
-    if n is None:
-        return [(name, augkit.Compose([t])) for name, t in singles] + [(f"all five #{k + 1}", full) for k in range(3)]
-    return [(f"all five #{k + 1}", full) for k in range(n)]
+    return [(name, augkit.Compose([t])) for name, t in singles] + \
+        [(f"all five #{k + 1}", full) for k in range(3 if n is None else n)]
+
+
+def _fit_label(label, font, width):
+    """``label`` as drawn in ``font`` within ``width`` pixels: whole when it fits, else its start and
+    its end (a tile's "#k") around "..."."""
+    def fits(text):
+        return font.getbbox(text)[2] <= width
+    if fits(label):
+        return label
+    for keep in range(len(label) - 1, 0, -1):
+        text = label[:(keep + 1) // 2] + "..." + label[len(label) - keep // 2:]
+        if fits(text):
+            return text
+    return ""
 
 
 def _grid(tiles, columns):
@@ -580,7 +611,7 @@ def _grid(tiles, columns):
             tile = tile.resize((tile.width * zoom, tile.height * zoom), Image.NEAREST)
         x0 = pad + (i % columns) * (cell_w + pad)
         y0 = pad + (i // columns) * (cell_h + label_h + pad)
-        draw.text((x0, y0 + 1), label, fill="black", font=font)
+        draw.text((x0, y0 + 1), _fit_label(label, font, cell_w), fill="black", font=font)
         sheet.paste(tile, (x0 + (cell_w - tile.width) // 2, y0 + label_h + (cell_h - tile.height) // 2))
     return np.asarray(sheet)
 
@@ -673,7 +704,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", action="store_true",
                    help="run the workers as threads of this process instead of forked processes")
     p.add_argument("--format", choices=["same", *FORMATS], default="same", help="output format (same as input)")
-    p.add_argument("--quality", type=_quality, metavar="Q", help="JPEG/WebP quality 1-100 (95)")
+    p.add_argument("--quality", type=_quality, metavar="Q",
+                   help="JPEG/WebP quality 1-100 (95); other formats ignore it (a note says so), and resuming "
+                        "a DST without JPEG/WebP outputs accepts any Q")
     p.add_argument("--include-original", action="store_true", help="also put each original into DST")
     p.add_argument("--overwrite", action="store_true", help="redo outputs that already exist")
     p.add_argument("--dry-run", action="store_true", help="list what would be written; write nothing")
@@ -686,7 +719,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "crop), then the five together.")
     p.add_argument("image", metavar="IMAGE", nargs="?", help="image file (default: the sample astronaut)")
     _add_pipeline_options(p, "default: one tile per transform")
-    p.add_argument("--n", type=_int_at_least(1), metavar="N", help="number of augmented versions")
+    p.add_argument("--n", type=_int_at_least(1), metavar="N",
+                   help="number of samples of the pipeline (8); without one, of the five transforms together, "
+                        "shown after the tiles per transform (3)")
     p.add_argument("--seed", type=_int_at_least(0), default=0, metavar="S", help="random seed (0)")
     p.add_argument("-o", "--output", default="preview.png", metavar="PATH", help="output PNG (preview.png)")
     p.set_defaults(func=_cmd_preview)
