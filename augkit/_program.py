@@ -25,6 +25,7 @@ fused = _plan.kernels
 
 
 OK, FALLBACK, TOO_SMALL = 0, 1, 2   # as in augkit._kernels
+HFLIP, VFLIP, CROP, CENTER, RCROP = range(5)   # kind codes there
 ERASE = 7                            # BoxErase's kind code there
 KIND, PROB, UOFF, FILL = 8, 9, 10, 11  # the program table's columns there
 _EMPTY = np.zeros(0, np.float64)
@@ -119,7 +120,7 @@ class Program:
     """A flat pipeline as one table (a row per transform: settings, kind, probability, offset
     of its uniforms, fill colour) and the wrapping Compose's ``p``."""
 
-    __slots__ = ("leaves", "top", "channels", "dtype", "tab", "k", "width", "maxb", "ws_layouts")
+    __slots__ = ("leaves", "top", "channels", "dtype", "tab", "k", "width", "maxb", "ws_layouts", "lone")
 
     def __init__(self, leaves, top, channels, dtype):
         self.leaves, self.top, self.channels, self.dtype = leaves, top, channels, np.dtype(dtype)
@@ -135,6 +136,10 @@ class Program:
         self.width = _row_width(leaves, channels)
         self.maxb = sum(t.count[1] for t in leaves if t.kind == ERASE)
         self.ws_layouts = {}   # input width -> (workspace bytes, where the params rows start)
+        # A lone flip or crop of uint8 images: its kind, p and settings (see run_lone).
+        self.lone = None
+        if len(leaves) == 1 and top < 0 and leaves[0].kind <= RCROP and self.dtype == np.uint8:
+            self.lone = (leaves[0].kind, float(self.tab[0, PROB]), [int(v) for v in self.tab[0, :4]])
 
     # -------------------------------------------------- single images
     def uniforms(self, gen):
@@ -177,6 +182,36 @@ class Program:
             return (out if out.shape[0] else None), meta, prow
         finally:
             _LOCAL.ws = ws
+
+    def lone_fits(self, h, w):
+        """True when :meth:`run_lone` renders this lone flip or crop for an ``h x w`` input: always
+        for a flip; for a crop, when the crop lies inside (padding takes the general path)."""
+        kind, _, cfg = self.lone
+        if kind == CROP:
+            return cfg[2] <= w and cfg[3] <= h
+        return kind <= VFLIP or (cfg[0] <= h and cfg[1] <= w)
+
+    def run_lone(self, img3, u):
+        """A lone flip or crop of a uint8 image that :meth:`lone_fits`, from its uniforms ``u``
+        (for a flip, its one draw may come as a float): the pixels :meth:`run_u8` gives for
+        the same uniforms, sampled here as :func:`augkit._kernels.sample_leaf` does and
+        rendered by :func:`augkit._kernels.lone_u8` in one plain call."""
+        kind, p, cfg = self.lone
+        h, w = img3.shape[0], img3.shape[1]
+        if kind == CROP:
+            x, y, oh, ow = cfg[0], cfg[1], cfg[3] - cfg[1], cfg[2] - cfg[0]
+        elif kind == CENTER:
+            oh, ow = cfg[0], cfg[1]
+            x, y = (w - ow) // 2, (h - oh) // 2
+        elif not (u if type(u) is float else u[0]) < p:
+            return img3.copy()
+        elif kind == RCROP:
+            oh, ow = cfg[0], cfg[1]
+            # floor(u * n), kept below n at the u -> 1 rounding edge, as sample_leaf draws it.
+            x, y = min(int(u[1] * (w - ow + 1)), w - ow), min(int(u[2] * (h - oh + 1)), h - oh)
+        else:
+            x, y, oh, ow = 0, 0, h, w
+        return fused().lone_u8(img3, kind, x, y, oh, ow)
 
     def sample(self, u, shape):
         """Sample only: (meta, params rows) with meta laid out as in :func:`augkit._kernels.plan_u8`."""

@@ -260,6 +260,13 @@ class Transform:
             # Everything else takes the checks below.
             prog = fast[2]
             src = read_only(image)
+            if prog.lone is not None and prog.lone_fits(image.shape[0], image.shape[1]):
+                # A lone flip or crop: one float drawn, one plain compiled call.
+                if (rng is None or type(rng) is _GENERATOR) and prog.k == 1:
+                    u = (self._own_stream() if rng is None else rng).random()
+                else:
+                    u = self._uniforms(rng, prog)
+                return {"image": prog.run_lone(src, u)}
             out, meta, prow = prog.run_u8(src, self._uniforms(rng, prog), False)
             if out is not None:
                 return {"image": out}

@@ -296,7 +296,7 @@ def test_each_compiled_function_has_one_specialisation():
             t.batch(np.stack([big, big]), rng=5)
     # The functions Python calls (numba compiles helpers they call per call site; those are
     # part of these, not separate entries a user pays for).
-    entries = [_kernels.run_u8, _kernels._ws_layout, _kernels.plan_u8_batch, _kernels.sample_batch, _kernels.sample_leaf,
+    entries = [_kernels.run_u8, _kernels.lone_u8, _kernels._ws_layout, _kernels.plan_u8_batch, _kernels.sample_batch, _kernels.sample_leaf,
                _kernels._render_u8, _kernels._render_f32, _kernels._render_u8_batch, _kernels._render_f32_batch]
     for d in entries:
         assert len(d.signatures) == 1, (d.py_func.__name__, d.signatures)
@@ -606,7 +606,8 @@ def test_single_calls_allocate_nothing_in_compiled_code_but_the_output():
     """Issue 3: no per-call allocation beyond the output. numba counts its allocations when
     NUMBA_NRT_STATS=1; a call on a flat pipeline may make only the output and the small
     records numba keeps for each array it is handed (four: image, program table, uniforms,
-    workspace), however many transforms, boxes or colour tables the pipeline has."""
+    workspace), however many transforms, boxes or colour tables the pipeline has; a lone flip
+    or crop, only the output and its image's record."""
     import subprocess
     import sys
     import textwrap
@@ -631,8 +632,10 @@ def test_single_calls_allocate_nothing_in_compiled_code_but_the_output():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     counts = [float(x) for x in done.stdout.split()]
-    assert len(counts) == 7 and all(c == counts[0] for c in counts), counts
-    assert counts[0] <= 1 + 4, counts
+    # The lone flips and crop take run_lone: the output and the image's record only.
+    assert len(counts) == 7 and all(c <= 1 + 1 for c in counts[:3]), counts
+    assert all(c == counts[3] for c in counts[3:]), counts
+    assert counts[3] <= 1 + 4, counts
 
 
 def test_single_calls_from_many_threads_equal_serial_ones():
