@@ -25,6 +25,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -210,9 +211,79 @@ def plot_learning_curves(history, path, title=None):
 
 
 # --------------------------------------------------------------------------- train
-def _load(args):
+def _physical_memory():
+    """Bytes of physical memory, or None where the system does not tell (then no run is refused)."""
+    try:
+        pages, page = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+    return pages * page if pages > 0 and page > 0 else None
+
+
+def _gib(n):
+    return f"{n / 2**30:.1f} GiB"
+
+
+#: Estimates above this are shown in the run's header.
+SHOW_MEMORY_ABOVE = 2**30
+
+
+def _check_memory(args, folder, size, channels, settings):
+    """The memory note for the header (None below `SHOW_MEMORY_ABOVE`), or a usage error.
+
+    The run is refused, before any image is decoded, when
+    :func:`augkit.demo_train.memory_estimate` exceeds the machine's physical
+    memory: it would swap or die late. The error names the option to change and
+    suggests a size whose estimate fits in three quarters of the memory.
+    """
+    from .demo_train import memory_estimate, stratified_split
+
+    labels = [label for _, label in folder.samples]
+    if size is None or not labels:
+        return None   # nothing readable: load_folder reports it
+    train_idx, val_idx = stratified_split(labels, settings["val_fraction"], args.seed)
+
+    def estimate(hw):
+        shape = hw if channels == "gray" else (*hw, 3)
+        return memory_estimate(len(train_idx), len(val_idx), shape, settings["hidden"], len(folder.classes),
+                               optimizer=settings["optimizer"], batch_size=settings["batch_size"],
+                               copies=settings["copies"], workers=settings["workers"], sweep=args.sweep)
+
+    est, available = estimate(size), _physical_memory()
+    if available is None or est["total"] <= available:
+        if est["total"] <= SHOW_MEMORY_ABOVE:
+            return None
+        return f"memory about {_gib(est['total'])}" + (f" of {_gib(available)}" if available else "") + " (estimate)"
+    h, w = size
+    what = f"--size {h}x{w}" if args.size else f"the images' own size {h}x{w} (no --size given)"
+    if args.hidden:
+        what += f" with --hidden {','.join(map(str, settings['hidden']))}"
+    message = (f"{what}: training would need about {_gib(est['total'])} of memory (images {_gib(est['images'])} "
+               f"as uint8 and {_gib(est['inputs'])} as float32, network with {settings['optimizer']} state "
+               f"{_gib(est['network'])}), more than this machine's {_gib(available)}; ")
+    budget = 0.75 * available   # a quarter left for the system and whatever else runs
+
+    def scaled(f):
+        return max(1, int(h * f)), max(1, int(w * f))
+
+    smallest = estimate((1, 1))
+    if smallest["total"] > budget:
+        if smallest["network"] + smallest["previous"] > smallest["total"] / 2:
+            raise _usage_error()(message + "the network alone is too large: use narrower --hidden layers")
+        raise _usage_error()(message + f"even --size 1x1 would need {_gib(smallest['total'])}")
+    lo, hi = 0.0, 1.0   # the largest scale whose estimate fits, by bisection
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if estimate(scaled(mid))["total"] <= budget else (lo, mid)
+    fh, fw = scaled(lo)
+    narrower = " or narrower --hidden layers" if est["network"] > est["total"] / 4 else ""
+    raise _usage_error()(message + f"try --size {fh}x{fw} or smaller{narrower}")
+
+
+def _load(args, settings):
+    """``(root, data, memory note)``: DATA checked, its memory need estimated, then decoded."""
     from .cli import input_or_sample
-    from .demo_train import load_folder
+    from .demo_train import load_folder, scan_folder
 
     UsageError = _usage_error()
     root = input_or_sample(args.data, "DATA", "faces")
@@ -222,6 +293,7 @@ def _load(args):
         if not root.is_dir():
             raise UsageError(f"DATA {args.data!r} is not a folder (expected DATA/<class>/<image>)")
     try:
+        memory = _check_memory(args, *scan_folder(root, size=args.size, channels=args.channels), settings)
         data = load_folder(root, size=args.size, channels=args.channels, workers=args.workers)
     except (ValueError, FileNotFoundError) as exc:
         raise UsageError(f"DATA {str(root)!r}: {str(exc).removeprefix('ImageFolder: ')}") from None
@@ -232,7 +304,7 @@ def _load(args):
     if short:
         raise UsageError(f"DATA {str(root)!r}: class {short[0]!r} has fewer than 2 images; each class needs at "
                          "least 2 (one to train on, one to hold out)")
-    return root, data
+    return root, data, memory
 
 
 def _settings(args, sweep=False):
@@ -293,13 +365,14 @@ def _cmd_train(args) -> int:
     augment = _augment(args)
     if args.compare and str(augment).lower() == "none":
         raise _usage_error()("--compare trains with and without --augment; give a preset or pipeline file, not none")
-    root, data = _load(args)
+    root, data, memory = _load(args, _settings(args, sweep=args.sweep))
     out = _out_dir(args, root)
+    memory = f"; {memory}" if memory else ""
     if args.compare:
-        return _run_compare(args, root, data, augment, out)
+        return _run_compare(args, root, data, augment, out, memory)
     if args.sweep:
-        return _run_sweep(args, root, data, augment, out)
-    return _run_single(args, root, data, augment, out)
+        return _run_sweep(args, root, data, augment, out, memory)
+    return _run_single(args, root, data, augment, out, memory)
 
 
 def _single_activation(args, name):
@@ -312,7 +385,7 @@ def _single_activation(args, name):
     return values[0]
 
 
-def _run_single(args, root, data, augment, out):
+def _run_single(args, root, data, augment, out, memory=""):
     from .demo_train import DEFAULTS, train_model
 
     settings = _settings(args)
@@ -321,8 +394,8 @@ def _run_single(args, root, data, augment, out):
     sizes = [int(np.prod(data.images.shape[1:])), *settings["hidden"], len(data.classes)]
     print(f"augkit train: {_describe(root, data, settings, augment)}")
     print(f"model: MLP {'-'.join(map(str, sizes))}, {activation}, {init} init; {settings['optimizer']} "
-          f"lr {settings['lr']}, batch {settings['batch_size']}, {settings['epochs']} epochs, seed {args.seed}",
-          flush=True)
+          f"lr {settings['lr']}, batch {settings['batch_size']}, {settings['epochs']} epochs, seed {args.seed}"
+          f"{memory}", flush=True)
     epochs = settings["epochs"]
 
     def show(r):
@@ -379,7 +452,7 @@ def compare_table(result) -> str:
                       "erased"], rows)
 
 
-def _run_compare(args, root, data, augment, out):
+def _run_compare(args, root, data, augment, out, memory=""):
     from .demo_train import DEFAULTS, compare
 
     settings = _settings(args)
@@ -389,7 +462,7 @@ def _run_compare(args, root, data, augment, out):
     print(f"augkit train --compare: {_describe(root, data, settings, augment)}")
     print(f"model: hidden {list(settings['hidden'])}, {activation}, {init} init; {settings['optimizer']} lr "
           f"{settings['lr']}, batch {settings['batch_size']}, {settings['epochs']} epochs; seeds {args.seed}.."
-          f"{args.seed + seeds - 1}, each trained without and with augmentation", flush=True)
+          f"{args.seed + seeds - 1}, each trained without and with augmentation{memory}", flush=True)
 
     def show(r):
         if not args.quiet:
@@ -435,7 +508,7 @@ def sweep_table(result) -> str:
                       "dead at init", "dead after", "saturated at init", "saturated after"], rows)
 
 
-def _run_sweep(args, root, data, augment, out):
+def _run_sweep(args, root, data, augment, out, memory=""):
     import nn
 
     from .demo_train import sweep
@@ -446,7 +519,7 @@ def _run_sweep(args, root, data, augment, out):
     print(f"augkit train --sweep: {_describe(root, data, settings, augment)}")
     print(f"model: hidden {list(settings['hidden'])}; {settings['optimizer']} lr {settings['lr']}, batch "
           f"{settings['batch_size']}, {settings['epochs']} epochs, seed {args.seed}; "
-          f"{len(activations)} activations x {len(inits)} inits", flush=True)
+          f"{len(activations)} activations x {len(inits)} inits{memory}", flush=True)
 
     def show(r):
         if not args.quiet:
