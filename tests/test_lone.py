@@ -123,3 +123,41 @@ def test_own_stream_draws_alike_on_both_ways():
     outs_b = [b(image=img, record=True)["image"] for _ in range(40)]  # the general way throughout
     assert all(np.array_equal(x, y) for x, y in zip(outs_a, outs_b))
     assert a._stream.random() == b._stream.random()
+
+
+@pytest.mark.parametrize("w", [1, 5, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 80, 95, 96, 97, 255, 256])
+def test_left_right_flips_of_every_width_on_every_path(w):
+    """3-channel flips reverse whole blocks of pixels with byte shuffles (32 or 16 at a time,
+    then a 16-pixel block, then single pixels): every width, lone, fused and batched."""
+    img = make_image(h=5, w=w, c=3, seed=w)
+    want = img[:, ::-1]
+    lone = A.HorizontalFlip(p=1)
+    for _ in range(2):
+        assert np.array_equal(lone(image=img)["image"], want)
+    fused = A.Compose([A.HorizontalFlip(p=1), A.Tint(p=0)])
+    assert np.array_equal(fused(image=img)["image"], want)
+    assert np.array_equal(fused.batch(np.stack([img, img]))["image"][1], want)
+    if w > 3:   # a span that starts and ends inside the row
+        crop = A.Compose([A.Crop(1, 0, w - 2, 5), A.HorizontalFlip(p=1)])
+        assert np.array_equal(crop(image=img)["image"], img[:, 1:w - 2][:, ::-1])
+
+
+def test_block_width_follows_numbas_target_cpu():
+    """32-pixel blocks only when numba compiles for a CPU with AVX-512 VBMI; for any other
+    target (here numba's generic x86-64, as NUMBA_CPU_NAME=generic asks for portable caches)
+    16-pixel blocks, which flip correctly too."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    code = ("import numpy as np\nfrom augkit import _kernels as K\n"
+            "img = np.arange(7 * 83 * 3, dtype=np.uint32).astype(np.uint8).reshape(7, 83, 3)\n"
+            "img.flags.writeable = False\n"
+            "out = K.lone_u8(img, K.HFLIP, 0, 0, 7, 83)\n"
+            "print(K._BLOCK, bool(np.array_equal(out, img[:, ::-1])))\n")
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CPU_NAME="generic", NUMBA_CACHE_DIR=cache)
+        env.pop("NUMBA_CPU_FEATURES", None)
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["16", "True"], done.stdout
