@@ -147,10 +147,18 @@ def _run_program(pipe, prog, images, stack, masks, gen, gens, record):
     n, h, w, c = stack.shape
     us = gens.uniform_rows(prog.k) if isinstance(gens, SeedRows) else prog.uniform_rows(n, gen, gens)
     fast = stack.dtype == np.uint8 and masks is None
+    out = None
     if fast:
-        args, meta, prow = prog.plan_batch(us, h, w)
-    else:
-        meta, prow = prog.sample_batch(us, h, w)
+        # The stack takes the first sample's output size (every sample must give the same).
+        first, _ = prog.sample(us[0], (h, w))
+        if first[0] == _program.OK:
+            out, meta, prow, skipped = prog.plan_render_batch(us, stack, (int(first[1]), int(first[2])), _launch)
+            if not skipped and not record:
+                # Every sample rendered, all one size: nothing to check (what follows the kernel
+                # runs with cold caches, ~10 us a NumPy call, measured).
+                return {"image": out if images.ndim == 4 else out[..., 0]}
+    if out is None:
+        meta, prow = prog.sample_batch(us, h, w)   # not uint8, masks, or a crop too big (raised below)
     bad = np.flatnonzero(meta[:, 0] == _program.TOO_SMALL)
     if len(bad):
         prog.raise_too_small(meta[bad[0]], prow[bad[0]], (h, w, c))
@@ -161,10 +169,6 @@ def _run_program(pipe, prog, images, stack, masks, gen, gens, record):
         if (record or not fast or (meta[:, 0] != _program.OK).any()) else (None, None)
     if not fast:
         return _render_steps(pipe, images, stack, masks, list(records), list(steps_all), record)
-    geo, add, lut, fill, boxes, bcol = args
-    out = np.empty((n, int(sizes[0, 0]), int(sizes[0, 1]), c), dtype=stack.dtype)
-    mode, nbox = np.ascontiguousarray(meta[:, 3]), np.ascontiguousarray(meta[:, 4])
-    _render_u8_stack(stack, out, geo, mode, add, lut, fill, boxes, nbox, bcol)
     slow = np.flatnonzero(meta[:, 0] == _program.FALLBACK)
     if len(slow):
         # What one kernel call cannot hold (clashing fills, noise boxes): the general path, same params.
@@ -192,23 +196,24 @@ _PARALLEL = threading.Lock()
 
 def _launch(kernel, out, *args):
     """Run ``kernel(*args)`` (a parallel batch kernel writing ``out``) if no other thread is in
-    one; on one thread for small outputs. False when the caller must render image by image."""
+    one, on one thread for small outputs, and return what it returns (True for None). None when
+    the caller must render image by image."""
     if not _PARALLEL.acquire(blocking=False):
-        return False
+        return None
     try:
         if out.nbytes >= SERIAL_BYTES:
-            kernel(*args)
+            result = kernel(*args)
         else:
             import numba
             threads = numba.get_num_threads()
             numba.set_num_threads(1)      # per calling thread in numba
             try:
-                kernel(*args)
+                result = kernel(*args)
             finally:
                 numba.set_num_threads(threads)
     finally:
         _PARALLEL.release()
-    return True
+    return True if result is None else result
 
 
 def _render_u8_stack(stack, out, geo, mode, add, lut, fill, boxes, nbox, bcol):

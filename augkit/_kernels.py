@@ -1049,9 +1049,39 @@ def lone_u8(img, kind, x, y, out_h, out_w):
     return out
 
 
+@njit(parallel=True, **_OPTS)
+def plan_render_u8_batch(tab, top, us, imgs, outs, prow, geo, add, lut, fill, boxes, bcol, meta):
+    """:func:`plan_u8` and :func:`_render_u8` for every sample of a uint8 stack, in parallel.
+
+    ``outs`` is sized for the first sample's output; a sample whose plan is not
+    ``OK`` or gives another size is planned (``meta``, ``prow``) but not
+    rendered: the caller raises, or renders it on the general path. Returns how
+    many were not rendered (0: the caller need not look at ``meta``). Planning
+    here rather than in a serial pass first (:func:`plan_u8_batch`, ~1.4 us a
+    sample) let the 5-transform batch of 64 at 256 px run 2 threads 1.85x as
+    fast as 1 (1.70x before) and take 0.80x the time on 2 threads.
+    """
+    n, h, w, c = imgs.shape
+    oh, ow = outs.shape[1], outs.shape[2]
+    need = u8_scratch_bytes(ow, c, boxes.shape[1])
+    skipped = 0
+    for i in prange(n):
+        shapes = np.empty((tab.shape[0], 2), np.int64)
+        ints = np.empty(_PLAN_INTS, np.int64)
+        table = np.empty((c, 256), np.uint8)
+        plan_u8(tab, top, us[i], prow[i], shapes, h, w, c,
+                geo[i], add[i], lut[i], fill[i], boxes[i], bcol[i], meta[i], ints, table)
+        if meta[i, 0] == OK and meta[i, 1] == oh and meta[i, 2] == ow:
+            _render_u8(imgs[i], outs[i], geo[i], meta[i, 3], add[i], lut[i], fill[i], boxes[i], meta[i, 4],
+                       bcol[i], np.empty(need, np.uint8))
+        else:
+            skipped += 1
+    return skipped
+
+
 @njit(**_OPTS)
 def plan_u8_batch(tab, top, us, prow, h, w, c, geo, add, lut, fill, boxes, bcol, meta):
-    """:func:`plan_u8` for every row of ``us`` (~1 us each: not worth threads)."""
+    """:func:`plan_u8` for every row of ``us``, serially (when the parallel kernel is busy)."""
     shapes = np.empty((tab.shape[0], 2), np.int64)
     ints = np.empty(_PLAN_INTS, np.int64)
     table = np.empty((c, 256), np.uint8)

@@ -230,9 +230,13 @@ class Program:
             out[i] = g.random(self.k)
         return out
 
-    def plan_batch(self, us, h, w):
-        """Sample and plan every row of ``us`` (uint8): the batch kernel's arguments, meta and params."""
-        n, c = us.shape[0], self.channels
+    def plan_render_batch(self, us, stack, out_hw, launch):
+        """Plan every row of ``us`` and render each sample whose plan is ``OK`` and ``out_hw`` in
+        size into a new stack, in one parallel kernel (``launch``, as :func:`augkit._batch._launch`);
+        when that is busy, plan serially and render one image at a time. Returns
+        ``(out, meta, prow, skipped)``: the samples not rendered (``skipped`` of them) are left
+        for the caller."""
+        n, h, w, c = stack.shape
         nb = max(self.maxb, 1)
         prow = np.empty((n, len(self.leaves), self.width), np.float64)
         geo = np.empty((n, 8), np.int64)
@@ -242,8 +246,18 @@ class Program:
         boxes = np.empty((n, nb, 4), np.int64)
         bcol = np.empty((n, nb, c), np.uint8)
         meta = np.empty((n, 7), np.int64)
-        fused().plan_u8_batch(self.tab, self.top, us, prow, h, w, c, geo, add, lut, fill, boxes, bcol, meta)
-        return (geo, add, lut, fill, boxes, bcol), meta, prow
+        out = np.empty((n, *out_hw, c), np.uint8)
+        k = fused()
+        skipped = launch(k.plan_render_u8_batch, out, self.tab, self.top, us, stack, out, prow, geo, add, lut,
+                         fill, boxes, bcol, meta)
+        if skipped is None:
+            k.plan_u8_batch(self.tab, self.top, us, prow, h, w, c, geo, add, lut, fill, boxes, bcol, meta)
+            todo = np.flatnonzero((meta[:, 0] == OK) & (meta[:, 1] == out_hw[0]) & (meta[:, 2] == out_hw[1]))
+            for i in todo:
+                k._render_u8(stack[i], out[i], geo[i], meta[i, 3], add[i], lut[i], fill[i], boxes[i], meta[i, 4],
+                             bcol[i], _plan.NO_SCRATCH)
+            skipped = n - len(todo)
+        return out, meta, prow, skipped
 
     def sample_batch(self, us, h, w):
         n = us.shape[0]

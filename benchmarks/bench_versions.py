@@ -7,7 +7,7 @@ temporary folder and imported as ``augkit_old`` (augkit's modules import each
 other relatively, so both live in one interpreter); its numba code compiles
 into that folder. Each transform alone with p=1 (the flips, RandomCrop of 7/8
 of the side, Shift, Tint, BoxErase), the five-transform pipeline of
-``bench_transforms.py`` as single calls, and its ``batch`` of 64 on 1 thread are
+``bench_transforms.py`` as single calls, and its ``batch`` of 64 on 1 and 2 threads (``--threads``) are
 timed on scikit-image's sample photographs, the two versions' passes
 interleaved (the order reversed every other round); the table gives the median
 time per image and new/old (below 1: this checkout is faster).
@@ -79,11 +79,14 @@ def main(argv=None):
     ap.add_argument("commit", help="the earlier commit (anything git understands: a hash, HEAD~3, a tag)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="numba threads for the batch rows")
     args = ap.parse_args(argv)
     if args.rounds < 1 or any(s < 16 for s in args.sizes):
         ap.error("--rounds must be >= 1 and --sizes >= 16")
 
     import numba
+    if any(not 1 <= t <= numba.config.NUMBA_NUM_THREADS for t in args.threads):
+        ap.error(f"--threads must lie in 1..{numba.config.NUMBA_NUM_THREADS} (NUMBA_NUM_THREADS)")
     numba.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="augkit-versions-") as tmp:
         archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.commit, "augkit"], capture_output=True)
@@ -97,7 +100,7 @@ def main(argv=None):
         import augkit_old as old_lib
         head = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True,
                               text=True).stdout.strip()
-        print(f"# this checkout ({head}) against {args.commit}, one process, 1 thread\n")
+        print(f"# this checkout ({head}) against {args.commit}, one process, 1 thread but where a row says\n")
         print("| op | size | new µs/image | old µs/image | new/old |")
         print("|---|---|---|---|---|")
         for side in args.sizes:
@@ -112,9 +115,13 @@ def main(argv=None):
                                  calls, args.rounds)
                 print(f"| {name} | {side} | {tn:.2f} | {to:.2f} | {tn / to:.3f} |", flush=True)
             a, b = new_t["pipeline (5 transforms)"], old_t["pipeline (5 transforms)"]
-            tn, to = compare(lambda i: a.batch(stack), lambda i: b.batch(stack), max(2, calls // 400),
-                             args.rounds, images_per_call=64)
-            print(f"| pipeline batch of 64 | {side} | {tn:.2f} | {to:.2f} | {tn / to:.3f} |", flush=True)
+            for threads in args.threads:
+                numba.set_num_threads(threads)
+                tn, to = compare(lambda i: a.batch(stack), lambda i: b.batch(stack), max(2, calls // 400),
+                                 args.rounds, images_per_call=64)
+                print(f"| pipeline batch of 64, {threads} thread{'s' if threads > 1 else ''} | {side} | {tn:.2f} "
+                      f"| {to:.2f} | {tn / to:.3f} |", flush=True)
+            numba.set_num_threads(1)
     return 0
 
 

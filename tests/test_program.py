@@ -272,7 +272,7 @@ def test_sample_params_of_builtins_is_forced_and_reproducible():
 
 def test_each_compiled_function_has_one_specialisation():
     """uint8 and float32, 2-D and 3-D, single calls, batches, masks and trees: no extra compiles."""
-    from augkit import _kernels
+    from augkit import _batch, _kernels
     pipe = A.Compose([A.CenterCrop(30, 30), A.RandomCrop(36, 36, pad_if_needed=True), A.VerticalFlip(),
                       A.Shift(p=0.8), A.Tint(scale=(0.5, 1.5)), A.BoxErase(count=(0, 2)), A.HorizontalFlip()])
     tree = A.Compose([A.OneOf([A.Shift(p=1), A.Tint(p=1)]), A.HorizontalFlip()])
@@ -287,7 +287,11 @@ def test_each_compiled_function_has_one_specialisation():
             frozen = img.copy()
             frozen.flags.writeable = False   # e.g. np.asarray(pil_image): same specialisations
             t(image=frozen, rng=6)
+            t(image=frozen, rng=6)           # a repeat call: the short way in (lone flips and crops too)
+            t(image=img, rng=6)              # ... with a writeable input
             t(image=frozen[::-1], rng=7)     # not contiguous: copied
+            with _batch._PARALLEL:           # another thread in the parallel kernel: planned serially
+                t.batch(np.stack([img, img]), rng=9)
             stack = np.stack([img, img])
             stack.flags.writeable = False
             t.batch(stack, rng=8)
@@ -296,7 +300,7 @@ def test_each_compiled_function_has_one_specialisation():
             t.batch(np.stack([big, big]), rng=5)
     # The functions Python calls (numba compiles helpers they call per call site; those are
     # part of these, not separate entries a user pays for).
-    entries = [_kernels.run_u8, _kernels.lone_u8, _kernels._ws_layout, _kernels.plan_u8_batch, _kernels.sample_batch, _kernels.sample_leaf,
+    entries = [_kernels.run_u8, _kernels.lone_u8, _kernels._ws_layout, _kernels.plan_u8_batch, _kernels.plan_render_u8_batch, _kernels.sample_batch, _kernels.sample_leaf,
                _kernels._render_u8, _kernels._render_f32, _kernels._render_u8_batch, _kernels._render_f32_batch]
     for d in entries:
         assert len(d.signatures) == 1, (d.py_func.__name__, d.signatures)
@@ -856,3 +860,24 @@ def test_copies_do_not_carry_compiled_forms_stamped_in_another_process():
             assert np.array_equal(clone(image=img, rng=np.random.default_rng(1))["image"], img)
     finally:
         core.SETTINGS_VERSION[0] = max(now, core.SETTINGS_VERSION[0]) + 1
+
+
+@pytest.mark.parametrize("name", ["five", "every", "clashing fills"])
+def test_batches_planned_serially_equal_the_parallel_kernel(name):
+    """A uint8 batch plans and renders in one parallel kernel; when another thread holds it, the
+    batch plans serially and renders image by image: the same pixels and params either way,
+    fallbacks (clashing fills) included."""
+    from augkit import _batch
+    pipe = PIPES[name]
+    imgs = np.stack([make_image(h=40, w=44, seed=s) for s in range(9)])
+    big = np.stack([make_image(h=300, w=310, seed=s) for s in range(6)])   # over SERIAL_BYTES
+    for stack in (imgs, big):
+        if name == "five" and stack is big:
+            pipe = A.Compose([A.RandomCrop(290, 300), *PIPES[name].transforms[1:]])
+        want = pipe.batch(stack, rng=(4, 2), record=True)
+        with _batch._PARALLEL:
+            got = pipe.batch(stack, rng=(4, 2), record=True)
+        assert np.array_equal(got["image"], want["image"])
+        assert got["params"] == want["params"]
+        for i in (0, len(stack) - 1):
+            assert np.array_equal(want["image"][i], pipe.replay(want["params"][i], image=stack[i])["image"])
