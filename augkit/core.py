@@ -363,9 +363,9 @@ class Transform:
         Generators gives sample ``i`` its own ``rng[i]``. All outputs must
         share one size. Small batches (under 1 MiB of output) render on the
         calling thread. Returns a dict with stacked ``"image"`` (and
-        ``"mask"``, ``"params"``). Flat pipelines of built-ins sample and plan
-        all samples in one compiled call; the kernel runs samples in parallel
-        on ``numba.get_num_threads()`` threads (set it with
+        ``"mask"``, ``"params"``). Flat pipelines of built-ins on uint8 stacks
+        sample, plan and render every sample in one compiled call that runs
+        samples in parallel on ``numba.get_num_threads()`` threads (set it with
         ``numba.set_num_threads`` or the ``NUMBA_NUM_THREADS`` variable).
         """
         from ._batch import run_batch
