@@ -240,12 +240,13 @@ def _reverse_x3(n):
 
 def _wide_byte_permutes():
     """True when numba compiles for a CPU with AVX-512 VBMI (``vpermb``: any byte of two 32-byte
-    registers into any place), where 32-pixel blocks beat 16-pixel ones."""
-    from numba.core import config
+    registers into any place), where 32-pixel blocks beat 16-pixel ones. The features are the
+    ones numba's JIT compiles with: ``NUMBA_CPU_FEATURES``, else the host's, without AVX under
+    ``NUMBA_ENABLE_AVX=0``."""
+    from numba.core import codegen, config
     features = config.CPU_FEATURES
-    if features is None and not config.CPU_NAME:
-        import llvmlite.binding as llvm
-        features = llvm.get_host_cpu_features().flatten()
+    if features is None:
+        features = codegen.get_host_cpu_features()
     return "+avx512vbmi" in (features or "").split(",")
 
 
@@ -365,10 +366,12 @@ def _flip3_u8(S, D, i0, n_valid):
     """A pixel-reversed span of 3-byte pixels from the image at address ``S`` to the start of
     the buffer at address ``D``: ``i0`` is the byte offset of the span's rightmost source pixel.
 
-    Whole blocks of ``_BLOCK`` pixels (16, or 32 with AVX-512 VBMI) with byte
-    shuffles, then what remains (a 16-pixel block if it can, then pixel by
-    pixel), in the order that reads the source forwards (the prefetcher follows
-    an ascending stream; reading each row backwards was ~3x slower once out of cache).
+    The output's last pixels first (they come from the span's first source
+    pixels: a 16-pixel block when ``_BLOCK`` is 32 and 16 or more remain past the
+    whole blocks, then pixel by pixel), then whole blocks of ``_BLOCK`` pixels
+    (16, or 32 with AVX-512 VBMI) with byte shuffles: the order that reads the
+    source forwards (the prefetcher follows an ascending stream; reading each row
+    backwards was ~3x slower once out of cache).
     """
     s_a = S + np.uint64(i0 - 3 * (n_valid - 1))          # the leftmost source pixel of the span
     blocks = n_valid // _BLOCK
@@ -1028,10 +1031,13 @@ def lone_u8(img, kind, x, y, out_h, out_w):
     """
     h, w, c = img.shape
     out = np.empty((out_h, out_w, c), np.uint8)
+    src = img.reshape(-1)
+    dst = out.reshape(-1)
+    row = out_w * c
     S = np.uint64(img.ctypes.data)
     D = np.uint64(out.ctypes.data)
     src_row = np.uint64(w * c)
-    dst_row = np.uint64(out_w * c)
+    dst_row = np.uint64(row)
     C = np.uint64(c)
     for r in range(out_h):
         sr = h - 1 - r if kind == VFLIP else y + r
@@ -1041,7 +1047,9 @@ def lone_u8(img, kind, x, y, out_h, out_w):
             _move_bytes(d, s + np.uint64(x) * C, dst_row)
         elif c == 3:
             _flip3_u8(s, d, 3 * (w - 1), w)
-        else:
+        elif c == 1 or c == 4:   # straight into the output row: a vectorised loop, 4-byte words
+            _reverse_span(src, dst[r * row:(r + 1) * row], (sr * w + w - 1) * c, w, c)
+        else:   # byte by byte: for 2 channels faster than _reverse_span's general loop
             last = s + np.uint64(w - 1) * C
             for t in range(np.uint64(w)):
                 for ch in range(C):
@@ -1058,8 +1066,9 @@ def plan_render_u8_batch(tab, top, us, imgs, outs, prow, geo, add, lut, fill, bo
     rendered: the caller raises, or renders it on the general path. Returns how
     many were not rendered (0: the caller need not look at ``meta``). Planning
     here rather than in a serial pass first (:func:`plan_u8_batch`, ~1.4 us a
-    sample) let the 5-transform batch of 64 at 256 px run 2 threads 1.85x as
-    fast as 1 (1.70x before) and take 0.80x the time on 2 threads.
+    sample) let the 5-transform batch of 64 at 256 px run 2 threads 1.81x as
+    fast as 1 (1.69x before) and take 0.85x the time on 2 threads
+    (``benchmarks/runs/versions_planrender.md``).
     """
     n, h, w, c = imgs.shape
     oh, ow = outs.shape[1], outs.shape[2]

@@ -261,7 +261,8 @@ class Transform:
             prog = fast[2]
             src = read_only(image)
             if prog.lone is not None and prog.lone_fits(image.shape[0], image.shape[1]):
-                # A lone flip or crop: one float drawn, one plain compiled call.
+                # A lone flip or crop: its draws (a flip's one as a float), then a copy or one
+                # plain compiled call.
                 if (rng is None or type(rng) is _GENERATOR) and prog.k == 1:
                     u = (self._own_stream() if rng is None else rng).random()
                 else:
@@ -363,10 +364,14 @@ class Transform:
         Generators gives sample ``i`` its own ``rng[i]``. All outputs must
         share one size. Small batches (under 1 MiB of output) render on the
         calling thread. Returns a dict with stacked ``"image"`` (and
-        ``"mask"``, ``"params"``). Flat pipelines of built-ins on uint8 stacks
-        sample, plan and render every sample in one compiled call that runs
-        samples in parallel on ``numba.get_num_threads()`` threads (set it with
-        ``numba.set_num_threads`` or the ``NUMBA_NUM_THREADS`` variable).
+        ``"mask"``, ``"params"``). Flat pipelines of built-ins render in one
+        compiled kernel that runs samples in parallel on
+        ``numba.get_num_threads()`` threads (set it with ``numba.set_num_threads``
+        or the ``NUMBA_NUM_THREADS`` variable); on uint8 stacks without masks
+        the same kernel plans each sample too. Masks, and samples that one
+        kernel pass cannot hold (clashing fills, noise-filled boxes), take the
+        general path; a batch that finds the parallel kernel busy in another
+        thread renders on its own thread.
         """
         from ._batch import run_batch
         return run_batch(self, images, masks, rng, record)
