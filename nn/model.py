@@ -165,7 +165,10 @@ class MLP(Sequential):
         seed gives the same initial weights whatever ``dropout`` is; each
         Dropout's masks come from an independent child of the seed
         (``SeedSequence.spawn``), so the same seed and ``dropout`` also give
-        the same masks.
+        the same masks. Spawning advances the seed sequence's child counter:
+        streams you spawn later from the same Generator differ from the
+        masks', but the first children of a fresh ``default_rng(seed)`` are
+        the masks' own streams.
     dtype : float32 or float64, default float32
     activation_kwargs : dict, optional
         E.g. ``{"alpha": 0.1}`` for leaky_relu.
