@@ -65,6 +65,10 @@ def _fraction(text):
     return value
 
 
+#: The largest side ``--size`` takes: Pillow's resize takes C ints.
+MAX_SIDE = 2**31 - 1
+
+
 def _size(text):
     parts = text.lower().split("x")
     try:
@@ -73,6 +77,8 @@ def _size(text):
         values = []
     if len(values) not in (1, 2) or min(values) < 1:
         raise argparse.ArgumentTypeError(f"must be N or HxW with positive integers (e.g. 25 or 32x24), got {text!r}")
+    if max(values) > MAX_SIDE:
+        raise argparse.ArgumentTypeError(f"each side must be from 1 to {MAX_SIDE} pixels, got {text!r}")
     return (values[0], values[0]) if len(values) == 1 else tuple(values)
 
 
@@ -220,6 +226,46 @@ def _physical_memory():
     return pages * page if pages > 0 and page > 0 else None
 
 
+def _cgroup_memory(proc="/proc/self/cgroup", sys="/sys/fs/cgroup"):
+    """The memory limit of this process's cgroup in bytes (Linux; v2 ``memory.max``, v1
+    ``memory/memory.limit_in_bytes``), or None where there is none or it cannot be read.
+
+    ``proc`` and ``sys`` are where the process's cgroup list and the cgroup file system are (for tests).
+    """
+    candidates = []
+    try:
+        with open(proc, encoding="utf-8") as fh:
+            for line in fh:
+                hierarchy, controllers, path = line.rstrip("\n").split(":", 2)
+                path = path.strip("/")
+                if hierarchy == "0" and controllers == "":
+                    candidates.append(os.path.join(sys, path, "memory.max"))
+                elif "memory" in controllers.split(","):
+                    candidates.append(os.path.join(sys, "memory", path, "memory.limit_in_bytes"))
+    except (OSError, ValueError):
+        pass
+    # In a container the process's own cgroup is often mounted at the root.
+    candidates += [os.path.join(sys, "memory.max"), os.path.join(sys, "memory", "memory.limit_in_bytes")]
+    for path in candidates:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read().strip()
+        except OSError:
+            continue
+        if text.isdigit() and 0 < int(text) < 2**60:   # "max" (v2) or a huge number (v1): no limit
+            return int(text)
+        return None
+    return None
+
+
+def _memory_limit():
+    """``(bytes, words)``: the memory a run may use and what limits it, or ``(None, None)`` when unknown."""
+    physical, group = _physical_memory(), _cgroup_memory()
+    if group is not None and (physical is None or group < physical):
+        return group, "this process's cgroup limit of"
+    return physical, "this machine's" if physical else None
+
+
 def _gib(n):
     return f"{n / 2**30:.1f} GiB"
 
@@ -228,28 +274,30 @@ def _gib(n):
 SHOW_MEMORY_ABOVE = 2**30
 
 
-def _check_memory(args, folder, size, channels, settings):
+def _check_memory(args, folder, size, channels, original, settings):
     """The memory note for the header (None below `SHOW_MEMORY_ABOVE`), or a usage error.
 
-    The run is refused, before any image is decoded, when
-    :func:`augkit.demo_train.memory_estimate` exceeds the machine's physical
-    memory: it would swap or die late. The error names the option to change and
-    suggests a size whose estimate fits in three quarters of the memory.
+    The run is refused, before the images are decoded (all but the first, which
+    gives their default size), when :func:`augkit.demo_train.memory_estimate`
+    exceeds the memory the process may use: the machine's physical memory, or
+    its cgroup's limit (``memory.max``) where that is smaller. It would swap or
+    die late. The error names the option to change and suggests a size whose
+    estimate fits in three quarters of that memory.
     """
     from .demo_train import memory_estimate, stratified_split
 
     labels = [label for _, label in folder.samples]
-    if size is None or not labels:
-        return None   # nothing readable: load_folder reports it
+    if original is None or len(set(labels)) < 2:
+        return None   # no image decodes, or one class: load_folder reports it
     train_idx, val_idx = stratified_split(labels, settings["val_fraction"], args.seed)
 
     def estimate(hw):
         shape = hw if channels == "gray" else (*hw, 3)
         return memory_estimate(len(train_idx), len(val_idx), shape, settings["hidden"], len(folder.classes),
                                optimizer=settings["optimizer"], batch_size=settings["batch_size"],
-                               copies=settings["copies"], workers=settings["workers"], sweep=args.sweep)
+                               copies=settings["copies"], workers=settings["workers"], original=original)
 
-    est, available = estimate(size), _physical_memory()
+    est, (available, whose) = estimate(size), _memory_limit()
     if available is None or est["total"] <= available:
         if est["total"] <= SHOW_MEMORY_ABOVE:
             return None
@@ -260,7 +308,7 @@ def _check_memory(args, folder, size, channels, settings):
         what += f" with --hidden {','.join(map(str, settings['hidden']))}"
     message = (f"{what}: training would need about {_gib(est['total'])} of memory (images {_gib(est['images'])} "
                f"as uint8 and {_gib(est['inputs'])} as float32, network with {settings['optimizer']} state "
-               f"{_gib(est['network'])}), more than this machine's {_gib(available)}; ")
+               f"{_gib(est['network'])}), more than {whose} {_gib(available)}; ")
     budget = 0.75 * available   # a quarter left for the system and whatever else runs
 
     def scaled(f):
@@ -268,8 +316,13 @@ def _check_memory(args, folder, size, channels, settings):
 
     smallest = estimate((1, 1))
     if smallest["total"] > budget:
-        if smallest["network"] + smallest["previous"] > smallest["total"] / 2:
+        if smallest["network"] > smallest["total"] / 2:
             raise _usage_error()(message + "the network alone is too large: use narrower --hidden layers")
+        if smallest["decoding"] > smallest["total"] / 2:
+            oh, ow = original
+            raise _usage_error()(message + f"decoding the full-size {oh}x{ow} images alone needs "
+                                 f"{_gib(smallest['decoding'])}" + (": use fewer --workers"
+                                                                    if settings["workers"] > 1 else ""))
         raise _usage_error()(message + f"even --size 1x1 would need {_gib(smallest['total'])}")
     lo, hi = 0.0, 1.0   # the largest scale whose estimate fits, by bisection
     for _ in range(40):

@@ -29,6 +29,7 @@ Examples
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -103,43 +104,91 @@ def _parse_size(size):
     return h, w
 
 
-def scan_folder(root, size=None, channels=None):
-    """``(folder, (height, width), channels)`` of ``root/<class>/...``, from file headers only.
+_GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 
-    Nothing is decoded: ``folder`` is an :class:`~augkit.data.ImageFolder` whose
-    ``mode`` is set for ``channels``; the size is ``size`` or, when None, the
-    first image's (None when no image can be opened), and ``channels`` is
-    ``channels`` or, when None, gray when the first image is grayscale, else rgb.
-    :func:`load_folder` decodes what this describes, so the memory a run needs
-    can be estimated (:func:`memory_estimate`) before the images are loaded.
+
+def _file_mode(path):
+    """The Pillow mode in ``path``'s header, or None when it is no regular image file Pillow opens.
+
+    Guarded as :func:`augkit.io.read_image` is: a FIFO or device is never opened
+    (that would block), and any failure, a decompression bomb included, gives None.
+    """
+    import os
+    import stat
+    import warnings
+
+    from PIL import Image
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                return img.mode
+    except Exception:
+        return None
+
+
+def _first_image(folder, channels):
+    """``(index, image, channels, failed)``: the first image of ``folder`` that decodes, in folder order.
+
+    ``channels`` is kept when given, else gray when that image's file is grayscale,
+    else rgb; ``image`` is decoded by ``folder`` for it (upright, EXIF orientation
+    applied). ``failed`` lists ``(index, reason)`` for the files before it, which
+    :func:`load_folder` skips. ``(None, None, channels, failed)`` when none decodes.
+    Sets ``folder.mode`` for the channels found.
+    """
+    import warnings
+
+    from PIL import Image
+
+    failed = []
+    for i, (path, _) in enumerate(folder.samples):
+        chosen = channels
+        if chosen is None:
+            chosen = "gray" if _file_mode(path) in _GRAY_MODES else "rgb"
+        folder.mode = "L" if chosen == "gray" else "RGB"
+        try:
+            with warnings.catch_warnings():   # a file over Pillow's pixel limit decodes or fails; no warning
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image, _ = folder[i]
+        except OSError as exc:
+            failed.append((i, f"{path}: {exc.__cause__ or exc}"))
+            continue
+        return i, image, chosen, failed
+    if channels is not None:
+        folder.mode = "L" if channels == "gray" else "RGB"
+    return None, None, channels, failed
+
+
+def scan_folder(root, size=None, channels=None):
+    """``(folder, (height, width), channels, original)`` of ``root/<class>/...``, decoding one image.
+
+    ``folder`` is an :class:`~augkit.data.ImageFolder` whose ``mode`` is set for
+    ``channels``. The image is the first in folder order that decodes, the one
+    :func:`load_folder` sizes the others by (files that fail before it are
+    skipped, as there): ``original`` is its size as decoded (EXIF orientation
+    applied), None when no image decodes; the size is ``size`` or, when None,
+    ``original``; ``channels`` is ``channels`` or, when None, gray when that
+    image's file is grayscale, else rgb. The other files are not opened, so the
+    memory a run needs can be estimated (:func:`memory_estimate`) before they are
+    loaded.
 
     Examples
     --------
     >>> from augkit.data import sample_path
-    >>> folder, size, channels = scan_folder(sample_path("faces"))
-    >>> len(folder), size, channels
-    (200, (25, 25), 'gray')
+    >>> folder, size, channels, original = scan_folder(sample_path("faces"))
+    >>> len(folder), size, channels, original
+    (200, (25, 25), 'gray', (25, 25))
     """
-    from PIL import Image
-
     size = _parse_size(size)
     if channels not in (None, "gray", "rgb"):
         raise ValueError(f"channels must be 'gray' or 'rgb', got {channels!r}")
     folder = ImageFolder(root, mode=None)
-    if channels is None or size is None:
-        mode = first = None
-        for path, _ in folder.samples:
-            try:
-                with Image.open(path) as img:
-                    mode, first = img.mode, (img.height, img.width)
-                break
-            except OSError:
-                continue
-        if channels is None:
-            channels = "gray" if mode in ("1", "L", "LA", "I", "I;16", "F") else "rgb"
-        size = size or first
-    folder.mode = "L" if channels == "gray" else "RGB"
-    return folder, size, channels
+    _, image, channels, _ = _first_image(folder, channels)
+    original = None if image is None else tuple(image.shape[:2])
+    return folder, size or original, channels, original
 
 
 #: Resident memory of Python with NumPy, numba, Pillow and augkit loaded, before
@@ -150,15 +199,23 @@ BASE_BYTES = 160 * 2**20
 #: gradients, the optimiser's scratch array and its state (velocity; Adam's two moments).
 _NETWORK_COPIES = {"sgd": 3, "momentum": 4, "adam": 5}
 
+#: Bytes per pixel of a full-size image while it is decoded and resized (Pillow's
+#: image, the array made from it, the resize's copy): measured 10.0-10.1 for rgb
+#: (JPEG and PNG, EXIF-rotated or not), 3-8 for gray (8: an rgb JPEG read as gray
+#: and rotated).
+DECODE_BYTES_PER_PIXEL = {"gray": 8, "rgb": 10}
+
 
 def memory_estimate(n_train, n_val, image_shape, hidden, n_classes, *, optimizer=DEFAULTS["optimizer"],
                     batch_size=DEFAULTS["batch_size"], copies=DEFAULTS["copies"], workers=DEFAULTS["workers"],
-                    sweep=False) -> dict:
-    """Bytes that one :func:`train_model` run holds at its peak, by part, from its settings alone.
+                    original=None) -> dict:
+    """Bytes that ``augkit train`` holds at its peak, by part, from its settings alone.
 
-    With ``D = height * width * channels`` values per image, ``N = n_train + n_val``
-    images and ``P`` the network's parameters (``sum((a + 1) * b)`` over its layers
-    ``a -> b``, float32), the parts are:
+    The same for one :func:`train_model` run and for :func:`compare` and
+    :func:`sweep`, which free each run before the next. With ``D = height * width
+    * channels`` values per image, ``N = n_train + n_val`` images and ``P`` the
+    network's parameters (``sum((a + 1) * b)`` over its layers ``a -> b``,
+    float32), the parts are:
 
     - ``images``: uint8 arrays, ``D * (2 * N + copies * n_val)``: the folder as
       decoded, its training and held-out copies, the perturbed held-out copies;
@@ -168,14 +225,22 @@ def memory_estimate(n_train, n_val, image_shape, hidden, n_classes, *, optimizer
     - ``batches``: ``batch_size * D * (2 * max(2, workers) + 1 + 8)``: the
       loader's uint8 batches in flight (its queue and the look-ahead into the next
       epoch) and two float32 batches;
-    - ``previous``: with ``sweep``, ``4 * (2 * W + D * n_val)``, W the weights
-      alone: the previous run's trained and fresh networks and its held-out rows,
-      still held while the next run trains;
+    - ``decoding``: while :func:`load_folder` runs, before training: ``max(1,
+      workers)`` full-size images of ``original`` (height, width; default the
+      image size) at `DECODE_BYTES_PER_PIXEL`, next to the ``D * N`` bytes of the
+      images resized so far;
     - ``base``: `BASE_BYTES`, Python and the libraries themselves;
 
-    and ``total``, their sum. Checked against the peak resident memory of
-    ``augkit train`` on the shipped faces at 64x64 to 512x512 (gray and rgb, sgd
-    and adam, hidden 64 and 512): the estimate is within 0.9-1.1x of it.
+    and ``total``: ``base + max(decoding + D * N, images + inputs + network + batches)``,
+    the larger of the loading and the training peaks. Python integers throughout:
+    no size overflows.
+
+    Checked against the peak resident memory (ru_maxrss) of ``augkit train``
+    on the shipped faces at 64x64 to 512x512 (gray and rgb, sgd and adam, hidden
+    64 to 2048, workers 0 to 4, single runs and ``--sweep``): 0.98-1.04x of it;
+    16 rgb photos of 4000x3000 read at 32x32: 1.09x, and 1.21x with 2 workers
+    (the estimate has every thread hold a full image at once).
+    tests/test_train_memory.py compares a run, a sweep and large photos.
 
     Examples
     --------
@@ -183,21 +248,25 @@ def memory_estimate(n_train, n_val, image_shape, hidden, n_classes, *, optimizer
     >>> round(est["total"] / 2**30), round(est["network"] / 2**30)
     (133, 30)
     """
-    d = int(np.prod(image_shape))
+    shape = [int(s) for s in image_shape]
+    d = math.prod(shape)
     sizes = [d, *(int(h) for h in hidden), int(n_classes)]
     weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
     params = weights + sum(sizes[1:])
     if optimizer not in _NETWORK_COPIES:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    full = shape[:2] if original is None else [int(s) for s in original[:2]]
+    n = int(n_train) + int(n_val)
     parts = {
-        "images": d * (2 * (n_train + n_val) + copies * n_val),
+        "images": d * (2 * n + copies * n_val),
         "inputs": 4 * d * (n_train + n_val * (1 + copies)),
         "network": 4 * params * _NETWORK_COPIES[optimizer],
         "batches": batch_size * d * (2 * max(2, workers) + 1 + 8),
-        "previous": 4 * (2 * weights + d * n_val) if sweep else 0,
+        "decoding": max(1, workers) * math.prod(full) * DECODE_BYTES_PER_PIXEL["rgb" if len(shape) == 3 else "gray"],
         "base": BASE_BYTES,
     }
-    parts["total"] = sum(parts.values())
+    training = parts["images"] + parts["inputs"] + parts["network"] + parts["batches"]
+    parts["total"] = BASE_BYTES + max(parts["decoding"] + d * n, training)
     return parts
 
 
@@ -209,11 +278,11 @@ def load_folder(root, size=None, channels=None, workers=0) -> FolderData:
     root : str or Path
     size : int or (height, width), optional
         Resize every image to this (bilinear). Default: the size of the first
-        image; others are resized to it.
+        image that decodes; others are resized to it.
     channels : {"gray", "rgb"}, optional
-        Default: gray when the first image is grayscale, else rgb.
+        Default: gray when the first image that decodes is grayscale, else rgb.
     workers : int
-        Decoding threads (a :class:`~augkit.data.Loader` over the folder).
+        Decoding threads (0: decode in the calling thread).
 
     Returns
     -------
@@ -225,47 +294,66 @@ def load_folder(root, size=None, channels=None, workers=0) -> FolderData:
     ------
     ValueError
         No class folders, no images, fewer than two classes with images.
+
+    Notes
+    -----
+    Each image is resized as soon as it is decoded, so the memory held is the
+    resized images plus one full-size image per decoding thread (at most
+    ``max(1, workers)``), whatever the size of the files.
     """
     from PIL import Image
 
     size = _parse_size(size)
-    # The default size is the first *decoded* image's (below): the scan need not open one for it.
-    folder, _, _ = scan_folder(root, size=size or 1, channels=channels)
+    if channels not in (None, "gray", "rgb"):
+        raise ValueError(f"channels must be 'gray' or 'rgb', got {channels!r}")
+    folder = ImageFolder(root, mode=None)
+    _two_classes(folder, {label for _, label in folder.samples}, root)   # decoding can only lose classes
+    first, image, channels, failed = _first_image(folder, channels)
+    if first is None:
+        raise ValueError(f"none of the {len(folder)} image files under {str(root)!r} could be read")
+    if size is None:
+        size = image.shape[:2]
+
+    def fit(img):
+        if img.shape[:2] != tuple(size):
+            img = np.asarray(Image.fromarray(img).resize((size[1], size[0]), Image.Resampling.BILINEAR))
+        return img
 
     def read(i):
         path, label = folder.samples[i]
         try:
-            image, _ = folder[i]
+            img, _ = folder[i]
         except OSError as exc:
             return None, label, f"{path}: {exc.__cause__ or exc}"
-        return image, label, None
+        return fit(img), label, None   # resized here, in the decoding thread: one full-size image each
 
-    indices = list(range(len(folder)))
+    rest = list(range(first + 1, len(folder)))
+    decoded = [(None, folder.samples[i][1], reason) for i, reason in failed]
+    decoded.append((fit(image), folder.samples[first][1], None))
+    del image
     if workers:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(workers) as pool:
-            decoded = list(pool.map(read, indices))
+            decoded += pool.map(read, rest)
     else:
-        decoded = [read(i) for i in indices]
+        decoded += [read(i) for i in rest]
+    indices = [i for i, _ in failed] + [first] + rest
     skipped = [(str(folder.samples[i][0]), err) for i, (_, _, err) in zip(indices, decoded) if err]
     pairs = [(img, label) for img, label, err in decoded if err is None]
-    if not pairs:
-        raise ValueError(f"none of the {len(folder)} image files under {str(root)!r} could be read")
-    if size is None:
-        size = pairs[0][0].shape[:2]
-    images = []
-    for img, _ in pairs:
-        if img.shape[:2] != tuple(size):
-            img = np.asarray(Image.fromarray(img).resize((size[1], size[0]), Image.Resampling.BILINEAR))
-        images.append(img)
+    del decoded
     labels = np.array([label for _, label in pairs], dtype=np.int64)
-    present = np.unique(labels)
+    _two_classes(folder, set(labels.tolist()), root)
+    images = [img for img, _ in pairs]
+    del pairs
+    return FolderData(np.stack(images), labels, list(folder.classes), str(root), skipped)
+
+
+def _two_classes(folder, present, root):
     if len(present) < 2:
-        names = [folder.classes[k] for k in present]
+        names = [folder.classes[k] for k in sorted(present)]
         raise ValueError(f"a classifier needs at least two classes with images; {str(root)!r} has images "
                          f"only in {names} (expected root/<class>/<image> with one folder per class)")
-    return FolderData(np.stack(images), labels, list(folder.classes), str(root), skipped)
 
 
 def stratified_split(labels, val_fraction, seed):
@@ -564,7 +652,10 @@ def sweep(data, *, activations=None, inits=None, on_run=None, **kwargs) -> dict:
                 f = r["final"]
                 row.update(train_acc=f["train_clean_acc"], val_acc=f["val_acc"],
                            val_perturbed_acc=f["val_perturbed_acc"], **r["summary"], seconds=f["seconds"])
-                fresh = nn.MLP(r["model"].config["sizes"], activation=act, init=ini, rng=r["config"]["seed"])
+                # The trained network is not needed any more: free it before building the fresh one, and
+                # both (weights and gradients each) before the next run trains (memory_estimate counts neither).
+                sizes = r.pop("model").config["sizes"]
+                fresh = nn.MLP(sizes, activation=act, init=ini, rng=r["config"]["seed"])
                 x_val = r["inputs"](data.images[stratified_split(data.labels, r["config"]["val_fraction"],
                                                                  r["config"]["seed"])[1]])
                 try:
@@ -572,6 +663,7 @@ def sweep(data, *, activations=None, inits=None, on_run=None, **kwargs) -> dict:
                 except FloatingPointError:
                     at_init = {"frac_dead": None, "frac_saturated": None, "last_hidden_std": float("inf")}
                 row.update({f"init_{k}": v for k, v in at_init.items()})
+                del r, fresh, x_val
             runs.append(row)
             if on_run is not None:
                 on_run(row)
