@@ -230,32 +230,42 @@ def _cgroup_memory(proc="/proc/self/cgroup", sys="/sys/fs/cgroup"):
     """The memory limit of this process's cgroup in bytes (Linux; v2 ``memory.max``, v1
     ``memory/memory.limit_in_bytes``), or None where there is none or it cannot be read.
 
-    ``proc`` and ``sys`` are where the process's cgroup list and the cgroup file system are (for tests).
+    The smallest limit on the way from the process's own cgroup up to the root of
+    the hierarchy (a parent, such as a systemd slice, may set it), and at the
+    mount's root (a container's own cgroup is often mounted there). A line or a
+    file that cannot be parsed counts as no limit. ``proc`` and ``sys`` are where
+    the process's cgroup list and the cgroup file system are (for tests).
     """
-    candidates = []
+    folders = []
     try:
-        with open(proc, encoding="utf-8") as fh:
-            for line in fh:
-                hierarchy, controllers, path = line.rstrip("\n").split(":", 2)
-                path = path.strip("/")
-                if hierarchy == "0" and controllers == "":
-                    candidates.append(os.path.join(sys, path, "memory.max"))
-                elif "memory" in controllers.split(","):
-                    candidates.append(os.path.join(sys, "memory", path, "memory.limit_in_bytes"))
-    except (OSError, ValueError):
-        pass
-    # In a container the process's own cgroup is often mounted at the root.
-    candidates += [os.path.join(sys, "memory.max"), os.path.join(sys, "memory", "memory.limit_in_bytes")]
-    for path in candidates:
+        with open(proc, encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        hierarchy, controllers, path = parts
+        base = (sys if hierarchy == "0" and controllers == "" else
+                os.path.join(sys, "memory") if "memory" in controllers.split(",") else None)
+        if base is None:
+            continue
+        name = "memory.max" if base == sys else "memory.limit_in_bytes"
+        steps = [p for p in path.strip().strip("/").split("/") if p]
+        for k in range(len(steps), -1, -1):   # the process's own cgroup, then each parent
+            folders.append(os.path.join(base, *steps[:k], name))
+    folders += [os.path.join(sys, "memory.max"), os.path.join(sys, "memory", "memory.limit_in_bytes")]
+    limits = []
+    for path in dict.fromkeys(folders):
         try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read().strip()
+            with open(path, "rb") as fh:
+                text = fh.read().decode("ascii", errors="replace").strip()
         except OSError:
             continue
         if text.isdigit() and 0 < int(text) < 2**60:   # "max" (v2) or a huge number (v1): no limit
-            return int(text)
-        return None
-    return None
+            limits.append(int(text))
+    return min(limits) if limits else None
 
 
 def _memory_limit():

@@ -115,17 +115,14 @@ def _file_mode(path):
     """
     import os
     import stat
-    import warnings
 
     from PIL import Image
 
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                return img.mode
+        with Image.open(path) as img:
+            return img.mode
     except Exception:
         return None
 
@@ -137,12 +134,10 @@ def _first_image(folder, channels):
     else rgb; ``image`` is decoded by ``folder`` for it (upright, EXIF orientation
     applied). ``failed`` lists ``(index, reason)`` for the files before it, which
     :func:`load_folder` skips. ``(None, None, channels, failed)`` when none decodes.
-    Sets ``folder.mode`` for the channels found.
+    Sets ``folder.mode`` for the channels found. (Before, the channels followed the
+    first file Pillow could open, decodable or not: a truncated gray file first made
+    a folder of colour photos gray.)
     """
-    import warnings
-
-    from PIL import Image
-
     failed = []
     for i, (path, _) in enumerate(folder.samples):
         chosen = channels
@@ -150,9 +145,7 @@ def _first_image(folder, channels):
             chosen = "gray" if _file_mode(path) in _GRAY_MODES else "rgb"
         folder.mode = "L" if chosen == "gray" else "RGB"
         try:
-            with warnings.catch_warnings():   # a file over Pillow's pixel limit decodes or fails; no warning
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                image, _ = folder[i]
+            image, _ = folder[i]
         except OSError as exc:
             failed.append((i, f"{path}: {exc.__cause__ or exc}"))
             continue
@@ -309,10 +302,10 @@ def load_folder(root, size=None, channels=None, workers=0) -> FolderData:
     if channels not in (None, "gray", "rgb"):
         raise ValueError(f"channels must be 'gray' or 'rgb', got {channels!r}")
     folder = ImageFolder(root, mode=None)
-    _two_classes(folder, {label for _, label in folder.samples}, root)   # decoding can only lose classes
     first, image, channels, failed = _first_image(folder, channels)
     if first is None:
         raise ValueError(f"none of the {len(folder)} image files under {str(root)!r} could be read")
+    _two_classes(folder, {label for _, label in folder.samples}, root)   # decoding can only lose classes
     if size is None:
         size = image.shape[:2]
 
