@@ -256,7 +256,7 @@ _reverse16x3 = _reverse_x3(16)
 # with AVX2 alone a 32-byte permute across its two halves takes several instructions, so 16.
 _WIDE = _wide_byte_permutes()
 _BLOCK = 32 if _WIDE else 16
-_reverse_block = _reverse_x3(_BLOCK)
+_reverse_block = _reverse_x3(32) if _WIDE else _reverse16x3
 
 
 _U1 = np.uint64(1)

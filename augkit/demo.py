@@ -346,7 +346,7 @@ def _check_memory(args, folder, size, channels, original, settings):
 def _load(args, settings):
     """``(root, data, memory note)``: DATA checked, its memory need estimated, then decoded."""
     from .cli import input_or_sample
-    from .demo_train import load_folder, scan_folder
+    from . import demo_train
 
     UsageError = _usage_error()
     root = input_or_sample(args.data, "DATA", "faces")
@@ -356,8 +356,15 @@ def _load(args, settings):
         if not root.is_dir():
             raise UsageError(f"DATA {args.data!r} is not a folder (expected DATA/<class>/<image>)")
     try:
-        memory = _check_memory(args, *scan_folder(root, size=args.size, channels=args.channels), settings)
-        data = load_folder(root, size=args.size, channels=args.channels, workers=args.workers)
+        # The folder listed and its first image decoded once, for the memory check and the load;
+        # handed over (popped) so that only load_folder holds the full-size image.
+        scan = [demo_train.open_folder(root, size=args.size, channels=args.channels)]
+        folder, size, channels, _, image, _ = scan[0]
+        original = None if image is None else tuple(image.shape[:2])
+        del image
+        memory = _check_memory(args, folder, size or original, channels, original, settings)
+        data = demo_train.load_folder(root, size=args.size, channels=args.channels, workers=args.workers,
+                                      scanned=scan.pop())
     except (ValueError, FileNotFoundError) as exc:
         raise UsageError(f"DATA {str(root)!r}: {str(exc).removeprefix('ImageFolder: ')}") from None
     for path, reason in data.skipped:

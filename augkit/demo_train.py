@@ -175,13 +175,22 @@ def scan_folder(root, size=None, channels=None):
     >>> len(folder), size, channels, original
     (200, (25, 25), 'gray', (25, 25))
     """
+    folder, size, channels, _, image, _ = open_folder(root, size, channels)
+    original = None if image is None else tuple(image.shape[:2])
+    return folder, size or original, channels, original
+
+
+def open_folder(root, size=None, channels=None):
+    """``(folder, size, channels, first, image, failed)``: the arguments checked, the folder
+    listed and its first image that decodes (:func:`_first_image`), once, for
+    :func:`scan_folder` and :func:`load_folder` (``scanned=``) alike; ``size`` is as
+    given (None: the images' own)."""
     size = _parse_size(size)
     if channels not in (None, "gray", "rgb"):
         raise ValueError(f"channels must be 'gray' or 'rgb', got {channels!r}")
     folder = ImageFolder(root, mode=None)
-    _, image, channels, _ = _first_image(folder, channels)
-    original = None if image is None else tuple(image.shape[:2])
-    return folder, size or original, channels, original
+    first, image, channels, failed = _first_image(folder, channels)
+    return folder, size, channels, first, image, failed
 
 
 #: Resident memory of Python with NumPy, numba, Pillow and augkit loaded, before
@@ -268,7 +277,7 @@ def memory_estimate(n_train, n_val, image_shape, hidden, n_classes, *, optimizer
     return parts
 
 
-def load_folder(root, size=None, channels=None, workers=0) -> FolderData:
+def load_folder(root, size=None, channels=None, workers=0, *, scanned=None) -> FolderData:
     """Decode every image of ``root/<class>/...`` into one uint8 array.
 
     Parameters
@@ -281,6 +290,11 @@ def load_folder(root, size=None, channels=None, workers=0) -> FolderData:
         Default: gray when the first image that decodes is grayscale, else rgb.
     workers : int
         Decoding threads (0: decode in the calling thread).
+    scanned : tuple, optional
+        What :func:`open_folder` returned for ``root``, ``size`` and ``channels``,
+        when the caller has it already: the folder is not listed and its first
+        image not decoded again. Hand it over without keeping a reference, or
+        the full-size first image stays in memory until this returns.
 
     Returns
     -------
@@ -301,11 +315,8 @@ def load_folder(root, size=None, channels=None, workers=0) -> FolderData:
     """
     from PIL import Image
 
-    size = _parse_size(size)
-    if channels not in (None, "gray", "rgb"):
-        raise ValueError(f"channels must be 'gray' or 'rgb', got {channels!r}")
-    folder = ImageFolder(root, mode=None)
-    first, image, channels, failed = _first_image(folder, channels)
+    folder, size, channels, first, image, failed = scanned or open_folder(root, size, channels)
+    scanned = None   # the first image is resized below: hold no full-size copy of it
     if first is None:
         raise ValueError(f"none of the {len(folder)} image files under {str(root)!r} could be read")
     _two_classes(folder, {label for _, label in folder.samples}, root)   # decoding can only lose classes

@@ -33,6 +33,15 @@ def _machine(monkeypatch, nbytes, cgroup=None):
     monkeypatch.setattr(demo, "_cgroup_memory", lambda: cgroup)
 
 
+def _refused(monkeypatch, capsys, argv, memory):
+    """The one error line of ``augkit`` run with ``argv`` on a machine of ``memory`` bytes, which must
+    refuse it (status 2) before decoding the images."""
+    _machine(monkeypatch, memory)
+    _no_decoding(monkeypatch)
+    assert main(argv) == 2
+    return _one_error_line(capsys)
+
+
 def _one_error_line(capsys):
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 1, err
@@ -96,10 +105,7 @@ def test_a_size_side_beyond_pillows_limit_is_a_usage_error(size, monkeypatch, ca
 
 
 def test_the_largest_side_allowed_is_refused_by_the_estimate(monkeypatch, capsys):
-    _machine(monkeypatch, 8 * GiB)
-    _no_decoding(monkeypatch)
-    assert main(["train", "--size", "2147483647x2147483647"]) == 2
-    line = _one_error_line(capsys)
+    line = _refused(monkeypatch, capsys, ["train", "--size", "2147483647x2147483647"], 8 * GiB)
     assert line.startswith("augkit train: error: --size 2147483647x2147483647: training would need about "), line
     assert re.search(r"more than this machine's 8\.0 GiB; try --size (\d+)x\1 or smaller$", line), line
 
@@ -118,10 +124,7 @@ def test_the_5000x5000_run_of_the_issue_is_estimated_honestly():
 def test_too_large_a_size_is_refused_before_any_image_is_decoded(monkeypatch, capsys):
     from augkit.demo_train import memory_estimate
 
-    _machine(monkeypatch, 8 * GiB)
-    _no_decoding(monkeypatch)
-    assert main(["train", "--size", "5000x5000"]) == 2
-    line = _one_error_line(capsys)
+    line = _refused(monkeypatch, capsys, ["train", "--size", "5000x5000"], 8 * GiB)
     assert line.startswith("augkit train: error: --size 5000x5000: training would need about 132.6 GiB of memory "
                            "("), line
     assert "more than this machine's 8.0 GiB; try --size " in line and "--hidden" not in line
@@ -133,19 +136,13 @@ def test_too_large_a_size_is_refused_before_any_image_is_decoded(monkeypatch, ca
 
 
 def test_a_refusal_names_hidden_when_it_was_given(monkeypatch, capsys):
-    _machine(monkeypatch, 8 * GiB)
-    _no_decoding(monkeypatch)
-    assert main(["train", "--size", "1500", "--hidden", "1024"]) == 2
-    line = _one_error_line(capsys)
+    line = _refused(monkeypatch, capsys, ["train", "--size", "1500", "--hidden", "1024"], 8 * GiB)
     assert line.startswith("augkit train: error: --size 1500x1500 with --hidden 1024: training would need about")
     assert re.search(r"try --size \d+x\d+ or smaller or narrower --hidden layers$", line), line
 
 
 def test_a_network_too_large_at_any_size_says_so(monkeypatch, capsys):
-    _machine(monkeypatch, 8 * GiB)
-    _no_decoding(monkeypatch)
-    assert main(["train", "--hidden", "100000,100000"]) == 2
-    line = _one_error_line(capsys)
+    line = _refused(monkeypatch, capsys, ["train", "--hidden", "100000,100000"], 8 * GiB)
     assert line.startswith("augkit train: error: the images' own size 25x25 (no --size given) with --hidden "
                            "100000,100000: training would need about 187.6 GiB"), line
     assert line.endswith("more than this machine's 8.0 GiB; the network alone is too large: use narrower "
@@ -157,10 +154,7 @@ def test_large_images_without_size_are_refused_too(monkeypatch, capsys, tmp_path
         (tmp_path / cls).mkdir()
         for i in range(2):
             Image.fromarray(np.full((2000, 1500), 40 * i, np.uint8)).save(tmp_path / cls / f"{i}.png")
-    _machine(monkeypatch, GiB)
-    _no_decoding(monkeypatch)
-    assert main(["train", str(tmp_path)]) == 2
-    line = _one_error_line(capsys)
+    line = _refused(monkeypatch, capsys, ["train", str(tmp_path)], GiB)
     assert line.startswith("augkit train: error: the images' own size 2000x1500 (no --size given): training "
                            "would need about"), line
     assert re.search(r"more than this machine's 1\.0 GiB; try --size \d+x\d+ or smaller", line), line
